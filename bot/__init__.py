@@ -1,0 +1,74 @@
+"""WSGI factory and wiring. `flask --app bot …` and `gunicorn 'bot:create_app()'` both start here."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from bot.settings import ConfigError, Settings, load_settings
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def _configure_logging(settings: Settings) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=settings.LOG_LEVEL.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    else:
+        root.setLevel(settings.LOG_LEVEL.upper())
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    settings = load_settings(overrides)
+    _configure_logging(settings)
+
+    from bot import cli, health, webhook
+    from bot.extensions import RedisExtension, db, enable_sqlite_pragmas, migrate
+    from bot.followup import FollowUps
+    from bot.inbound import InboundProcessor
+    from bot.wechat.api import WeChatClient
+
+    app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.dirname(__file__)), "instance"))
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.SECRET_KEY,
+        SQLALCHEMY_DATABASE_URI=settings.DATABASE_URL,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=settings.WEBHOOK_MAX_BODY_BYTES,
+        JSON_AS_ASCII=False,
+    )
+    if settings.DATABASE_URL.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(settings.DATABASE_URL.removeprefix("sqlite:///")) or ".", exist_ok=True)
+
+    db.init_app(app)
+    enable_sqlite_pragmas(app)
+    migrate.init_app(
+        app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+    )
+    redis_ext = RedisExtension()
+    redis_ext.init_app(app)
+
+    assert redis_ext.client is not None
+    client = WeChatClient(
+        base=settings.WECHAT_API_BASE.rstrip("/"),
+        appid=settings.WECHAT_APPID,
+        secret=settings.WECHAT_SECRET,
+        redis=redis_ext.client,
+        token_key=redis_ext.key("token", settings.WECHAT_APPID),
+        timeout=settings.HTTP_TIMEOUT_SECONDS,
+    )
+    followups = FollowUps(app, client, settings.FOLLOWUP_THREADS)
+    app.extensions["wechat_client"] = client
+    app.extensions["followups"] = followups
+    app.extensions["inbound"] = InboundProcessor(app, redis_ext, followups)
+
+    webhook.init_app(app)
+    app.register_blueprint(health.bp)
+    cli.init_app(app)
+    return app

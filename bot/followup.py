@@ -1,0 +1,57 @@
+"""Background path for answers that cannot be passive replies: slow handlers and long texts.
+
+Each follow-up runs on a small thread pool inside an app context and goes out as a customer-service
+message (allowed for a while after the user wrote to us).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask
+
+from bot.content import text
+from bot.wechat.api import WeChatAPIError, WeChatClient
+from bot.wechat.replies import News, Reply, Text, split_text
+
+log = logging.getLogger(__name__)
+
+
+class FollowUps:
+    def __init__(self, app: Flask, client: WeChatClient, threads: int) -> None:
+        self.app = app
+        self.client = client
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="followup")
+
+    def submit(self, openid: str, work: Callable[[], Reply | None]) -> None:
+        self.pool.submit(self._run, openid, work)
+
+    def send(self, openid: str, reply: Reply | None) -> None:
+        self.pool.submit(self._run, openid, lambda: reply)
+
+    def _run(self, openid: str, work: Callable[[], Reply | None]) -> None:
+        with self.app.app_context():
+            try:
+                reply = work()
+            except Exception:
+                log.exception("follow-up work for %s failed", openid[:6] + "…")
+                reply = Text(text("apology"))
+            self._deliver(openid, reply)
+
+    def _deliver(self, openid: str, reply: Reply | None) -> None:
+        try:
+            if isinstance(reply, Text):
+                for part in split_text(reply.content):
+                    self.client.send_text(openid, part)
+            elif isinstance(reply, News):
+                a = reply.article
+                self.client.send_news(openid, a.title, a.description, a.url, a.image)
+            elif reply is not None and not isinstance(reply, Reply):
+                log.error("follow-up produced %r, which is not a reply", type(reply))
+        except (WeChatAPIError, OSError, ValueError) as exc:
+            log.error("follow-up to %s not delivered: %s", openid[:6] + "…", exc)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True)

@@ -1,0 +1,114 @@
+"""Typed settings read from the environment (and `.env` when present).
+
+Development mode has working defaults so that `make run` needs nothing; production mode refuses to start
+without the settings a real deployment must provide, naming each one that is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'bot.db'}"
+
+# Production must not run on development defaults: these have to come from the environment.
+REQUIRED_IN_PRODUCTION = (
+    "WECHAT_TOKEN",
+    "WECHAT_APPID",
+    "WECHAT_SECRET",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+)
+
+
+class ConfigError(RuntimeError):
+    """Settings that make the service unable to start; the message names what to fix."""
+
+
+def _check_aes_key(value: str | None) -> str | None:
+    if not value:
+        return None
+    if len(value) != 43:
+        raise ValueError("must be the 43-character EncodingAESKey from the WeChat admin page")
+    try:
+        if len(base64.b64decode(value + "=")) != 32:
+            raise ValueError("must decode to 32 bytes")
+    except binascii.Error as exc:
+        raise ValueError("is not valid base64") from exc
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    APP_ENV: Literal["development", "production", "test"] = "development"
+    SECRET_KEY: str = "dev-only-secret-key-change-me"
+
+    # WeChat Official Account
+    WECHAT_TOKEN: str = "dev-token"
+    WECHAT_APPID: str = "wx0000000000000000"
+    WECHAT_SECRET: str = "dev-secret"
+    WECHAT_AES_KEY: str | None = None
+    WECHAT_PREVIOUS_AES_KEY: str | None = None
+    WECHAT_API_BASE: str = "https://api.weixin.qq.com"
+    MINIPROGRAM_APPID: str | None = None
+    MINIPROGRAM_SECRET: str | None = None
+
+    # Storage
+    DATABASE_URL: str = DEFAULT_SQLITE_URL
+    REDIS_URL: str | None = None
+    REDIS_PREFIX: str = "ylb:"
+
+    # Webhook behaviour; WeChat changes some of these numbers over time, so they are settings.
+    WEBHOOK_TIMESTAMP_WINDOW_SECONDS: int = Field(300, ge=0)  # 0 disables the check
+    WEBHOOK_MAX_BODY_BYTES: int = Field(64 * 1024, ge=1024)
+    REPLY_BUDGET_SECONDS: float = Field(3.0, gt=0, le=4.5)
+    DEDUP_TTL_SECONDS: int = Field(600, ge=30)
+    DEDUP_PENDING_TTL_SECONDS: int = Field(15, ge=5)
+    DEDUP_RETRY_WAIT_SECONDS: float = Field(4.0, ge=0, le=4.8)
+    CONVERSATION_TTL_SECONDS: int = Field(1800, ge=60)
+    FORM_MAX_ATTEMPTS: int = Field(3, ge=1)
+    HANDLER_THREADS: int = Field(16, ge=1)
+    FOLLOWUP_THREADS: int = Field(4, ge=1)
+
+    # Message log: "buffered" keeps the database off the request path (Redis list flushed in batches);
+    # "sync" writes each message inside the request.
+    MESSAGE_LOG_MODE: Literal["buffered", "sync"] = "buffered"
+    MESSAGE_LOG_FLUSH_INTERVAL_SECONDS: float = Field(1.0, gt=0)
+    MESSAGE_LOG_BATCH_SIZE: int = Field(500, ge=1)
+
+    HTTP_TIMEOUT_SECONDS: float = Field(5.0, gt=0)
+    LOG_LEVEL: str = "INFO"
+
+    _aes = field_validator("WECHAT_AES_KEY", "WECHAT_PREVIOUS_AES_KEY")(_check_aes_key)
+
+    @property
+    def is_production(self) -> bool:
+        return self.APP_ENV == "production"
+
+    def check_production(self, provided: set[str]) -> None:
+        missing = [name for name in REQUIRED_IN_PRODUCTION if name not in provided]
+        if missing:
+            raise ConfigError(
+                "production mode needs these settings in the environment: " + ", ".join(missing)
+            )
+
+
+def load_settings(overrides: dict[str, object] | None = None) -> Settings:
+    """Build settings from the environment, then `overrides` (used by tests and tools)."""
+    try:
+        settings = Settings(**(overrides or {}))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from None
+    if settings.is_production:
+        provided = {name for name in settings.model_fields_set}
+        settings.check_production(provided)
+    return settings

@@ -1,0 +1,1 @@
+"""The WeChat push protocol: signatures, AES envelopes, message parsing and passive replies."""

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from bot.content import text
+from bot.dialogue.context import Context
+from bot.wechat.replies import Reply, Text
+
+
+def handle(ctx: Context) -> Reply:
+    return Text(text("fallback"))
+
+
+def unsupported_media(ctx: Context) -> Reply:
+    return Text(text("unsupported_media"))

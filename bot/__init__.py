@@ -34,7 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from bot.inbound import InboundProcessor
     from bot.wechat.api import WeChatClient
 
-    app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.dirname(__file__)), "instance"))
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.SECRET_KEY,

@@ -46,6 +46,8 @@ class InboundProcessor:
             max_workers=self.settings.HANDLER_THREADS, thread_name_prefix="handler"
         )
         self.flusher = message_log.Flusher(app)
+        # The in-process stand-in dies with the process, so buffering there could lose messages.
+        self.buffered = self.settings.MESSAGE_LOG_MODE == "buffered" and not redis_ext.embedded
 
     # -- the whole path -------------------------------------------------------------------------------
     def process(self, msg: InboundMessage) -> str:
@@ -78,23 +80,24 @@ class InboundProcessor:
         pipe = client.pipeline(transaction=False)
         pipe.set(dedup_key, PENDING, nx=True, ex=self.settings.DEDUP_PENDING_TTL_SECONDS)
         pipe.get(conv_key)
-        buffered = self.settings.MESSAGE_LOG_MODE == "buffered"
-        if buffered:
+        if self.buffered:
             # Retries are buffered too; the database skips duplicate dedup keys when the batch lands.
             message_log.push_into(pipe, self.rx.key(message_log.BUFFER), entry)
         claimed, raw_state, *_ = pipe.execute()
-        if buffered:
+        if self.buffered:
             self.flusher.ensure_started()
         elif claimed:
-            self._record_sync(entry)
+            # If Redis lost an earlier claim (restart, eviction), the unique key still knows the message.
+            claimed = self._record_sync(entry)
         return bool(claimed), raw_state
 
-    def _record_sync(self, entry: dict) -> None:
+    def _record_sync(self, entry: dict) -> bool:
         try:
-            message_log.record_now(self.app, entry)
+            return message_log.record_now(self.app, entry)
         except SQLAlchemyError as exc:
             # Recording must not cost the user an answer; the error is logged for staff.
             log.error("message log write failed for %s: %s", entry["dedup_key"], exc)
+            return True
 
     def _claim_in_database(self, entry: dict) -> bool:
         try:
@@ -159,8 +162,8 @@ class InboundProcessor:
         elif isinstance(reply, Text) and len(reply.content.encode()) > MAX_TEXT_BYTES:
             first, *rest = split_text(reply.content)
             reply = Text(first)
-            for part in rest:
-                self.followups.send(msg.from_user, Text(part))
+            # One follow-up for the remainder keeps the pieces in order (it is split again when sent).
+            self.followups.send(msg.from_user, Text("".join(rest)))
         if isinstance(reply, Success):
             return SUCCESS
         return reply.render(msg.from_user, msg.to_user, int(time.time()))

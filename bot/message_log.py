@@ -8,6 +8,7 @@ a flusher thread in each web process moves batches into `message_log`. Only one 
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -107,6 +108,8 @@ class Flusher:
             self._thread = threading.Thread(target=self._run, name="message-log-flusher", daemon=True)
             self._thread.start()
             self._started = True
+            # gunicorn workers exit through sys.exit on SIGTERM, so this runs on a graceful stop.
+            atexit.register(self.stop)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -118,6 +121,8 @@ class Flusher:
                 log.exception("message-log flush crashed, will retry")
 
     def stop(self, final_flush: bool = True) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -11,11 +11,10 @@ import binascii
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'bot.db'}"
 
 # Production must not run on development defaults: these have to come from the environment.
 REQUIRED_IN_PRODUCTION = (
@@ -46,7 +45,9 @@ def _check_aes_key(value: str | None) -> str | None:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     APP_ENV: Literal["development", "production", "test"] = "development"
     SECRET_KEY: str = "dev-only-secret-key-change-me"
@@ -61,8 +62,9 @@ class Settings(BaseSettings):
     MINIPROGRAM_APPID: str | None = None
     MINIPROGRAM_SECRET: str | None = None
 
-    # Storage
-    DATABASE_URL: str = DEFAULT_SQLITE_URL
+    # Storage; without DATABASE_URL the database is a SQLite file in INSTANCE_DIR.
+    INSTANCE_DIR: Path = PROJECT_ROOT / "instance"
+    DATABASE_URL: str = ""
     REDIS_URL: str | None = None
     REDIS_PREFIX: str = "ylb:"
 
@@ -88,6 +90,12 @@ class Settings(BaseSettings):
     LOG_LEVEL: str = "INFO"
 
     _aes = field_validator("WECHAT_AES_KEY", "WECHAT_PREVIOUS_AES_KEY")(_check_aes_key)
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.DATABASE_URL:
+            self.DATABASE_URL = f"sqlite:///{self.INSTANCE_DIR / 'bot.db'}"
+        return self
 
     @property
     def is_production(self) -> bool:

@@ -1,1 +1,1 @@
-"""Domain layer: models and use-cases shared by the webhook, the miniprogram API, the console, the scheduler."""
+"""Domain layer: models and use-cases shared by the webhook, the API, the console and the scheduler."""

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -65,11 +64,11 @@ def record_messages(session: Session, entries: Sequence[dict[str, Any]]) -> int:
         stmt = postgresql.insert(TABLE).on_conflict_do_nothing(index_elements=["dedup_key"])
     elif dialect == "sqlite":
         stmt = sqlite.insert(TABLE).on_conflict_do_nothing(index_elements=["dedup_key"])
-    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
-        stmt = insert(TABLE)
-    # A single row keeps rowcount exact (executemany may report -1).
-    result = session.connection().execute(stmt, rows[0] if len(rows) == 1 else rows)
-    return max(result.rowcount or 0, 0)
+    else:
+        raise RuntimeError(f"message log supports PostgreSQL and SQLite, not {dialect}")
+    # RETURNING counts what was really inserted; rowcount is -1 for some drivers and batch modes.
+    result = session.connection().execute(stmt.returning(TABLE.c.id), rows)
+    return len(result.all())
 
 
 def record_one(session: Session, entry: dict[str, Any]) -> bool:

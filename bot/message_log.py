@@ -15,11 +15,11 @@ import threading
 from typing import Any
 
 from flask import Flask
-from redis.client import Pipeline
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.extensions import db, get_redis
+from bot.redis_batch import Commands
 from services.message_log import record_messages, record_one
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ BUFFER = "msglog:buffer"
 FLUSH_LOCK = "msglog:flush-lock"
 
 
-def push_into(pipe: Pipeline, key: str, entry: dict[str, Any]) -> None:
+def push_into(pipe: Commands, key: str, entry: dict[str, Any]) -> None:
     pipe.rpush(key, json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
 
 

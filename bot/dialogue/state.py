@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from redis.client import Pipeline
+from bot.redis_batch import Commands
+
+_MISSING = object()
 
 
 class ConversationState:
@@ -32,6 +34,8 @@ class ConversationState:
         return self.data.get(key, default)
 
     def set(self, key: str, value: Any) -> None:
+        if self.data.get(key, _MISSING) == value:
+            return  # unchanged: no write to Redis for it
         self.data[key] = value
         self.dirty = True
 
@@ -43,7 +47,7 @@ class ConversationState:
         self.dirty = self.dirty or bool(self.data)
         self.data = {}
 
-    def save_into(self, pipe: Pipeline, key: str, ttl_seconds: int) -> None:
+    def save_into(self, pipe: Commands, key: str, ttl_seconds: int) -> None:
         if not self.dirty:
             return
         if self.data:

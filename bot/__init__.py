@@ -39,7 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         SETTINGS=settings,
         SECRET_KEY=settings.SECRET_KEY,
         SQLALCHEMY_DATABASE_URI=settings.DATABASE_URL,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_recycle": 1800},
         MAX_CONTENT_LENGTH=settings.WEBHOOK_MAX_BODY_BYTES,
         JSON_AS_ASCII=False,
     )
@@ -67,6 +67,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["wechat_client"] = client
     app.extensions["followups"] = followups
     app.extensions["inbound"] = InboundProcessor(app, redis_ext, followups)
+
+    from bot import content
+
+    content.watch_for_changes(settings.APP_ENV == "development")
 
     webhook.init_app(app)
     app.register_blueprint(health.bp)

@@ -1,38 +1,112 @@
-"""Content staff edit without a deploy (`content/`), loaded once on first use and validated."""
+"""Content staff edit without a deploy (`content/`): loaded on first use, validated by `content lint`.
+
+In development, edited files are picked up without a restart (checked at most once a second).
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 import tomllib
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
-REQUIRED_TEXTS = (
-    "welcome",
-    "greeting",
-    "fallback",
-    "apology",
-    "unsupported_media",
-    "form_cancelled",
-    "form_abandoned",
-    "nothing_to_cancel",
-)
+# Every reply the code says, with the placeholders the code fills in. `content lint` holds the texts to this.
+PLACEHOLDERS: dict[str, set[str]] = {
+    "welcome": set(),
+    "greeting": set(),
+    "fallback": set(),
+    "apology": set(),
+    "unsupported_media": set(),
+    "form_cancelled": set(),
+    "form_abandoned": set(),
+    "nothing_to_cancel": set(),
+    "crisis": set(),
+    "crisis_followup": set(),
+    "staff_crisis_alert": {"case_id", "category"},
+    "help_12355": {"guidance", "hours_12355"},
+    "help_12355_general": set(),
+    "callback_intro": set(),
+    "callback_age_prompt": set(),
+    "callback_age_invalid": set(),
+    "callback_guardian_prompt": set(),
+    "callback_guardian_invalid": set(),
+    "callback_phone_prompt": set(),
+    "callback_phone_invalid": set(),
+    "callback_time_prompt": set(),
+    "callback_time_invalid": set(),
+    "callback_done": {"case_id", "preferred_time", "phone"},
+    "human_queued_open": {"case_id", "reply_within"},
+    "human_queued_closed": {"case_id", "next_open"},
+    "clarify": {"choices"},
+    "menu_offer": set(),
+    "interim_traineeship": set(),
+    "interim_matchmaking": set(),
+    "interim_micro_wish": set(),
+    "interim_activity": set(),
+    "interim_reminders": set(),
+}
+REQUIRED_TEXTS = tuple(PLACEHOLDERS)
 
 
 class ContentError(ValueError):
     pass
 
 
-@cache
-def _load(name: str) -> dict[str, Any]:
-    path = CONTENT_DIR / name
+_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+_lock = threading.Lock()
+_watch = {"enabled": False, "checked": 0.0}
+_on_reload: list[Callable[[], None]] = []
+
+
+def watch_for_changes(enabled: bool = True) -> None:
+    """Development: re-read files whose modification time changed (checked at most once a second)."""
+    _watch["enabled"] = enabled
+
+
+def on_reload(callback: Callable[[], None]) -> None:
+    """Run `callback` whenever content is re-read, so derived data (compiled rules, models) is rebuilt."""
+    _on_reload.append(callback)
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ContentError(f"{path}: {exc}") from exc
+
+
+def _check_for_changes() -> None:
+    now = time.monotonic()
+    if now - _watch["checked"] < 1.0:
+        return
+    _watch["checked"] = now
+    changed = False
+    for name, (mtime, _) in list(_cache.items()):
+        try:
+            if (CONTENT_DIR / name).stat().st_mtime != mtime:
+                changed = True
+        except OSError:
+            changed = True
+    if changed:
+        reload()
+
+
+def _load(name: str) -> dict[str, Any]:
+    if _watch["enabled"]:
+        _check_for_changes()
+    cached = _cache.get(name)
+    if cached is not None:
+        return cached[1]
+    with _lock:
+        path = CONTENT_DIR / name
+        data = _read(path)
+        _cache[name] = (path.stat().st_mtime, data)
+        return data
 
 
 def replies() -> dict[str, str]:
@@ -52,5 +126,24 @@ def intents() -> dict[str, Any]:
     return _load("intents.toml")
 
 
+def intent_examples() -> dict[str, Any]:
+    return _load("intent_examples.toml")
+
+
+def help_directory() -> dict[str, Any]:
+    return _load("help_directory.toml")
+
+
+def crisis() -> dict[str, Any]:
+    return _load("crisis.toml")
+
+
+def menu() -> dict[str, Any]:
+    return _load("menu.toml")
+
+
 def reload() -> None:
-    _load.cache_clear()
+    with _lock:
+        _cache.clear()
+    for callback in _on_reload:
+        callback()

@@ -12,18 +12,20 @@ import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from flask import Flask
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import message_log
+from bot import message_log, transcript
 from bot.content import text
-from bot.dialogue.context import Context
+from bot.dialogue.context import Call, Context
 from bot.dialogue.router import route
 from bot.dialogue.state import ConversationState
 from bot.extensions import RedisExtension
 from bot.followup import FollowUps
+from bot.redis_batch import Batch
 from bot.settings import Settings
 from bot.wechat.messages import InboundMessage
 from bot.wechat.replies import MAX_TEXT_BYTES, FollowUp, Reply, Success, Text, split_text
@@ -56,7 +58,7 @@ class InboundProcessor:
         conv_key = self.rx.key("conv", msg.from_user)
         entry = entry_for(msg)
         try:
-            first, raw_state = self._claim(dedup_key, conv_key, entry)
+            first, raw_state = self._claim(msg, dedup_key, conv_key, entry)
             redis_ok = True
         except RedisError as exc:
             log.error("redis unavailable, falling back to database dedup: %s", exc)
@@ -68,22 +70,34 @@ class InboundProcessor:
 
         state = ConversationState.from_raw(raw_state)
         ctx = Context(message=msg, state=state, settings=self.settings)
-        body = self._run_handler(ctx, conv_key)
+        body, said = self._run_handler(ctx, conv_key)
         if redis_ok:
-            self._finish(dedup_key, body, state, conv_key)
+            self._finish(dedup_key, body, state, conv_key, said)
         return body
 
     # -- dedup ----------------------------------------------------------------------------------------
-    def _claim(self, dedup_key: str, conv_key: str, entry: dict) -> tuple[bool, bytes | None]:
+    def _claim(
+        self, msg: InboundMessage, dedup_key: str, conv_key: str, entry: dict[str, Any]
+    ) -> tuple[bool, bytes | None]:
         client = self.rx.client
         assert client is not None
-        pipe = client.pipeline(transaction=False)
-        pipe.set(dedup_key, PENDING, nx=True, ex=self.settings.DEDUP_PENDING_TTL_SECONDS)
-        pipe.get(conv_key)
+        batch = (
+            Batch().set(dedup_key, PENDING, nx=True, ex=self.settings.DEDUP_PENDING_TTL_SECONDS).get(conv_key)
+        )
         if self.buffered:
             # Retries are buffered too; the database skips duplicate dedup keys when the batch lands.
-            message_log.push_into(pipe, self.rx.key(message_log.BUFFER), entry)
-        claimed, raw_state, *_ = pipe.execute()
+            message_log.push_into(batch, self.rx.key(message_log.BUFFER), entry)
+        if msg.text:
+            transcript.push_into(
+                batch,
+                self.rx.key("transcript", msg.from_user),
+                "user",
+                msg.text,
+                self.settings.TRANSCRIPT_TTL_SECONDS,
+            )
+        claimed, raw_state, *_ = batch.execute(client)
+        if isinstance(claimed, Exception) or isinstance(raw_state, Exception):
+            raise RedisError(f"claim failed: {claimed!r} {raw_state!r}")
         if self.buffered:
             self.flusher.ensure_started()
         elif claimed:
@@ -125,35 +139,50 @@ class InboundProcessor:
             log.error("redis failed while a retry waited: %s", exc)
             return SUCCESS
 
-    def _finish(self, dedup_key: str, body: str, state: ConversationState, conv_key: str) -> None:
+    def _finish(
+        self, dedup_key: str, body: str, state: ConversationState, conv_key: str, said: str | None
+    ) -> None:
         client = self.rx.client
         assert client is not None
+        batch = Batch().set(dedup_key, body, ex=self.settings.DEDUP_TTL_SECONDS)
+        state.save_into(batch, conv_key, self.settings.CONVERSATION_TTL_SECONDS)
+        if said:
+            openid = conv_key.rsplit(":", 1)[-1]
+            transcript.push_into(
+                batch, self.rx.key("transcript", openid), "bot", said, self.settings.TRANSCRIPT_TTL_SECONDS
+            )
         try:
-            pipe = client.pipeline(transaction=False)
-            pipe.set(dedup_key, body, ex=self.settings.DEDUP_TTL_SECONDS)
-            state.save_into(pipe, conv_key, self.settings.CONVERSATION_TTL_SECONDS)
-            pipe.execute()
+            batch.execute(client)
         except RedisError as exc:
             log.error("could not store the answer for retries: %s", exc)
 
     # -- handler under the deadline -------------------------------------------------------------------
-    def _run_handler(self, ctx: Context, conv_key: str) -> str:
-        future = self.pool.submit(self._call_route, ctx)
+    def _run_handler(self, ctx: Context, conv_key: str) -> tuple[str, str | None]:
+        """The rendered answer and, for the transcript, the text it says."""
         try:
-            reply = future.result(timeout=self.settings.REPLY_BUDGET_SECONDS)
-        except FutureTimeout:
-            log.warning("handler for %s overran the reply budget; answering later", ctx.message.dedup_key)
-            future.add_done_callback(lambda f: self._late_answer(f, ctx, conv_key))
-            return SUCCESS
+            step = route(ctx)  # pure computation: classification, state, texts
+            reply = step if not isinstance(step, Call) else self._guarded(step, ctx, conv_key)
         except Exception:
             log.exception("handler failed for %s", ctx.message.dedup_key)
             ctx.state.dirty = False  # a half-finished turn must not leave half-written conversation state
             reply = Text(text("apology"))
-        return self._render(reply, ctx)
+        if reply is None:
+            return SUCCESS, None
+        return self._render(reply, ctx), reply.content if isinstance(reply, Text) else None
 
-    def _call_route(self, ctx: Context) -> Reply:
+    def _guarded(self, call: Call, ctx: Context, conv_key: str) -> Reply | None:
+        """Run work that may wait on I/O on a worker; past the budget, answer later as a follow-up."""
+        future = self.pool.submit(self._in_app, call)
+        try:
+            return future.result(timeout=self.settings.REPLY_BUDGET_SECONDS)
+        except FutureTimeout:
+            log.warning("handler for %s overran the reply budget; answering later", ctx.message.dedup_key)
+            future.add_done_callback(lambda f: self._late_answer(f, ctx, conv_key))
+            return None
+
+    def _in_app(self, call: Call) -> Reply:
         with self.app.app_context():
-            return route(ctx)
+            return call.fn()
 
     def _render(self, reply: Reply, ctx: Context) -> str:
         msg = ctx.message
@@ -177,9 +206,9 @@ class InboundProcessor:
             ctx.state.dirty = False
         if ctx.state.dirty and self.rx.client is not None:
             try:
-                pipe = self.rx.client.pipeline(transaction=False)
-                ctx.state.save_into(pipe, conv_key, self.settings.CONVERSATION_TTL_SECONDS)
-                pipe.execute()
+                batch = Batch()
+                ctx.state.save_into(batch, conv_key, self.settings.CONVERSATION_TTL_SECONDS)
+                batch.execute(self.rx.client)
             except RedisError as exc:
                 log.error("could not save conversation after a late answer: %s", exc)
         if isinstance(reply, FollowUp):

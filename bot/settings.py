@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,10 +86,28 @@ class Settings(BaseSettings):
     MESSAGE_LOG_FLUSH_INTERVAL_SECONDS: float = Field(1.0, gt=0)
     MESSAGE_LOG_BATCH_SIZE: int = Field(500, ge=1)
 
+    # Understanding and safety
+    INTENT_FALLBACK_BELOW: float = Field(0.3, ge=0, le=1)  # below this nothing fits: say so, don't ask
+    INTENT_MIN_CONFIDENCE: float = Field(0.55, ge=0, le=1)  # below this, ask instead of guessing
+    INTENT_MIN_MARGIN: float = Field(0.15, ge=0, le=1)  # top two closer than this: ask
+    CRISIS_MODEL_THRESHOLD: float = Field(0.5, ge=0, le=1)  # the model's crisis vote, a net under the rules
+    CRISIS_FOLLOW_SECONDS: int = Field(7200, ge=0)  # later messages join the open crisis case this long
+    TRANSCRIPT_TTL_SECONDS: int = Field(86400, ge=60)
+    # Comma-separated in the environment (NoDecode: not JSON).
+    STAFF_ALERT_OPENIDS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    WECHAT_KF_ENABLED: bool = False  # the account has WeChat's customer-service seats: hand off there
+
     HTTP_TIMEOUT_SECONDS: float = Field(5.0, gt=0)
     LOG_LEVEL: str = "INFO"
 
     _aes = field_validator("WECHAT_AES_KEY", "WECHAT_PREVIOUS_AES_KEY")(_check_aes_key)
+
+    @field_validator("STAFF_ALERT_OPENIDS", mode="before")
+    @classmethod
+    def _split_openids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

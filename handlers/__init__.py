@@ -6,14 +6,21 @@ from collections.abc import Callable
 
 from bot.dialogue.context import Context
 from bot.wechat.replies import Reply
-from handlers import fallback, greeting
+from handlers import fallback, greeting, help_12355, human, interim
 
 Handler = Callable[[Context], Reply]
 
-# Intents without a handler yet fall through to `fallback`, which never pretends to do their job.
 HANDLERS: dict[str, Handler] = {
     "greeting": greeting.handle,
     "fallback": fallback.handle,
+    "help_12355": help_12355.handle,
+    "human": human.handle,
+    # Their chat flows arrive with the traineeship, matchmaking/wish and subscription issues.
+    "traineeship": interim.for_intent("traineeship"),
+    "matchmaking": interim.for_intent("matchmaking"),
+    "micro_wish": interim.for_intent("micro_wish"),
+    "activity": interim.for_intent("activity"),
+    "reminders": interim.for_intent("reminders"),
 }
 
 

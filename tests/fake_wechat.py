@@ -18,6 +18,7 @@ class FakeWeChat:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self.tokens_issued = 0
+        self.menu: dict[str, Any] | None = None
         self._tokens = itertools.count(1)
         self._valid: set[str] = set()
         self._lock = threading.Lock()
@@ -51,6 +52,12 @@ class FakeWeChat:
                 self._valid.add(token)
                 self.tokens_issued += 1
             result: dict[str, Any] = {"access_token": token, "expires_in": 7200}
+        elif request.path == "/cgi-bin/menu/create":
+            if request.args.get("access_token") not in self._valid:
+                result = {"errcode": 40001, "errmsg": "invalid credential"}
+            else:
+                self.menu = body
+                result = {"errcode": 0, "errmsg": "ok"}
         elif request.path == "/cgi-bin/message/custom/send":
             if request.args.get("access_token") not in self._valid:
                 result = {"errcode": 40001, "errmsg": "invalid credential"}

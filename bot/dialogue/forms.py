@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.content import text as content_text
-from bot.dialogue.context import Context
+from bot.dialogue.context import Call, Context, Step
 from bot.wechat.replies import Reply, Text
 
 CANCEL_WORDS = frozenset({"取消", "退出", "不填了", "算了", "cancel", "quit", "exit", "q"})
@@ -23,8 +23,10 @@ class Invalid(ValueError):
 @dataclass(frozen=True, slots=True)
 class Field:
     name: str
-    prompt: str
+    prompt: str | Callable[[], str]  # a callable is read when asked, so edited content applies at once
     validate: Callable[[str], str] = str.strip
+    # Ask this field only when the answers so far call for it (e.g. guardian consent for under-14s).
+    when: Callable[[dict[str, str]], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +34,7 @@ class Form:
     name: str
     fields: tuple[Field, ...]
     on_complete: Callable[[Context, dict[str, str]], Reply]
-    intro: str = ""
+    intro: str | Callable[[], str] = ""
 
 
 _FORMS: dict[str, Form] = {}
@@ -54,15 +56,29 @@ def active_form(ctx: Context) -> Form | None:
     return _FORMS.get(str(current.get("name")))
 
 
+def _resolve(value: str | Callable[[], str]) -> str:
+    return value() if callable(value) else value
+
+
 def _prompt(field: Field) -> str:
-    return f"{field.prompt}\n（回复“取消”可随时退出）"
+    return f"{_resolve(field.prompt)}\n（回复“取消”可随时退出）"
 
 
-def start_form(ctx: Context, name: str) -> Reply:
+def _next_step(form: Form, start: int, data: dict[str, str]) -> int:
+    step = start
+    while step < len(form.fields) and form.fields[step].when and not form.fields[step].when(data):
+        step += 1
+    return step
+
+
+def start_form(ctx: Context, name: str, data: dict[str, str] | None = None) -> Reply:
     form = _FORMS[name]
-    ctx.state.set("form", {"name": name, "step": 0, "data": {}, "misses": 0})
-    first = _prompt(form.fields[0])
-    return Text(f"{form.intro}\n{first}" if form.intro else first)
+    data = dict(data or {})
+    step = _next_step(form, 0, data)
+    ctx.state.set("form", {"name": name, "step": step, "data": data, "misses": 0})
+    first = _prompt(form.fields[step])
+    intro = _resolve(form.intro)
+    return Text(f"{intro}\n{first}" if intro else first)
 
 
 def cancel_form(ctx: Context) -> Reply:
@@ -70,7 +86,7 @@ def cancel_form(ctx: Context) -> Reply:
     return Text(content_text("form_cancelled"))
 
 
-def continue_form(ctx: Context, form: Form) -> Reply:
+def continue_form(ctx: Context, form: Form) -> Step:
     current = dict(ctx.state.get("form"))
     step = int(current.get("step", 0))
     if step >= len(form.fields):
@@ -87,8 +103,10 @@ def continue_form(ctx: Context, form: Form) -> Reply:
         ctx.state.set("form", {**current, "misses": misses})
         return Text(f"{exc}\n{_prompt(field)}")
     data = {**current.get("data", {}), field.name: value}
-    if step + 1 < len(form.fields):
-        ctx.state.set("form", {**current, "step": step + 1, "data": data, "misses": 0})
-        return Text(_prompt(form.fields[step + 1]))
+    following = _next_step(form, step + 1, data)
+    if following < len(form.fields):
+        ctx.state.set("form", {**current, "step": following, "data": data, "misses": 0})
+        return Text(_prompt(form.fields[following]))
     ctx.state.pop("form")
-    return form.on_complete(ctx, data)
+    # Completing a form usually stores something: run it where waiting is allowed.
+    return Call(lambda: form.on_complete(ctx, data))

@@ -1,13 +1,6 @@
-"""Intent names and the first, keyword-based classifier.
-
-The names are a stable interface (see DESIGN.md). The keyword list comes from `content/intents.toml`;
-the statistical classifier and crisis detection arrive with the intents issue and plug in here.
-"""
+"""Intent names (a stable interface, see DESIGN.md) and menu keys mapped to them."""
 
 from __future__ import annotations
-
-import unicodedata
-from functools import cache
 
 from bot import content
 
@@ -23,32 +16,6 @@ INTENTS = (
     "greeting",
     "fallback",
 )
-
-
-def normalise(text: str) -> str:
-    # NFKC folds full-width letters, digits and punctuation to their half-width forms.
-    return unicodedata.normalize("NFKC", text).strip().lower()
-
-
-@cache
-def _keywords() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    table = content.intents()
-    out = []
-    for intent in INTENTS:
-        words = table.get(intent, {}).get("keywords", [])
-        if words:
-            out.append((intent, tuple(normalise(w) for w in words)))
-    return tuple(out)
-
-
-def classify(text: str) -> str:
-    norm = normalise(text)
-    if not norm:
-        return "fallback"
-    for intent, words in _keywords():
-        if any(w in norm for w in words):
-            return intent
-    return "fallback"
 
 
 def menu_intent(event_key: str | None) -> str | None:

@@ -1,18 +1,31 @@
-"""Picks the handler for a message: by event type, menu key, active conversation, or intent."""
+"""Picks the handler for a message: crisis first, then menu key or event, active form, or intent."""
 
 from __future__ import annotations
 
 import handlers
-from bot.dialogue import forms, intents
-from bot.dialogue.context import Context
+from bot import content
+from bot.dialogue import classifier, crisis, forms, intents
+from bot.dialogue.context import Call, Context, Step, dispatch, resolve
 from bot.wechat.replies import Reply, Success, Text
+from handlers import crisis as crisis_handler
 from handlers import fallback, greeting
 
 # Message types a person sends that carry no text we can read (voice without a transcript included).
 MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo", "location", "link", "file"})
+CHOICE_LABELS = {
+    "help_12355": "心理或法律帮助（12355）",
+    "traineeship": "就业见习岗位",
+    "matchmaking": "单身青年交友活动",
+    "micro_wish": "微心愿",
+    "activity": "近期活动",
+    "reminders": "订阅或退订提醒",
+    "human": "联系工作人员",
+    "greeting": "随便聊聊",
+}
+MAX_MISSES = 2
 
 
-def route(ctx: Context) -> Reply:
+def route(ctx: Context) -> Step:
     msg = ctx.message
     if msg.is_event:
         return _route_event(ctx)
@@ -21,17 +34,108 @@ def route(ctx: Context) -> Reply:
     return _route_text(ctx)
 
 
-def _route_text(ctx: Context) -> Reply:
-    # Crisis detection (issue 4) goes first here, before forms, so that no state can bypass it.
+def _route_text(ctx: Context) -> Step:
+    # Safety before everything: no form, pending question or other state can skip this check.
+    screening = crisis.screen(ctx.norm)
+    signal = screening.signal
+    if signal is not None:
+        return Call(lambda: crisis_handler.handle(ctx, signal))
+    case_id = crisis_handler.in_crisis_window(ctx)
+    if case_id is not None:
+
+        def record_then_answer() -> Reply:
+            crisis_handler.record_followup_message(ctx, case_id)
+            return resolve(_understand(ctx, screening))
+
+        return Call(record_then_answer)
+    return _understand(ctx, screening)
+
+
+def _understand(ctx: Context, screening: crisis.Screening) -> Step:
     form = forms.active_form(ctx)
     if forms.is_cancel(ctx.text):
-        return forms.cancel_form(ctx) if form else Text(forms.content_text("nothing_to_cancel"))
+        ctx.state.pop("clarify")
+        return forms.cancel_form(ctx) if form else Text(content.text("nothing_to_cancel"))
     if form is not None:
         return forms.continue_form(ctx, form)
-    return handlers.for_intent(intents.classify(ctx.text))(ctx)
+
+    chosen = _answer_to_clarification(ctx)
+    if chosen is not None:
+        return dispatch(ctx, handlers.for_intent(chosen))
+
+    understood = classifier.understand(ctx.norm)
+    heard = model_crisis(understood, screening, ctx.settings.CRISIS_MODEL_THRESHOLD)
+    if heard is not None:
+        return Call(lambda: crisis_handler.handle(ctx, heard))
+    if understood.confidence < ctx.settings.INTENT_FALLBACK_BELOW:
+        return _miss(ctx) or fallback.handle(ctx)
+    if understood.intent == "crisis":
+        # Below the alarm threshold the model's lean towards crisis means "unclear": ask, and offer help.
+        return _clarify_or_offer_menu(ctx, understood)
+    if _ambiguous(ctx, understood):
+        return _clarify_or_offer_menu(ctx, understood)
+    if understood.intent == "fallback":
+        return _miss(ctx) or fallback.handle(ctx)
+    if understood.intent == "greeting":
+        ctx.state.set("misses", 0)
+    return dispatch(ctx, handlers.for_intent(understood.intent))
 
 
-def _route_event(ctx: Context) -> Reply:
+def model_crisis(
+    understood: classifier.Understanding, screening: crisis.Screening, threshold: float
+) -> crisis.CrisisSignal | None:
+    """The rules missed it but the model hears a crisis: a false alarm is the accepted price.
+
+    Not after an idiom was set aside (笑死, 累死): the model would only be hearing the 死 again.
+    """
+    vote = dict(understood.candidates).get("crisis", 0.0)
+    if vote >= threshold and not screening.hyperbole:
+        return crisis.CrisisSignal("model", f"model:{vote:.2f}")
+    return None
+
+
+def _ambiguous(ctx: Context, understood: classifier.Understanding) -> bool:
+    if understood.via == "keyword" and understood.confidence >= ctx.settings.INTENT_MIN_CONFIDENCE:
+        return False
+    options = [c for c in understood.candidates if c[0] in CHOICE_LABELS]
+    if understood.confidence < ctx.settings.INTENT_MIN_CONFIDENCE:
+        return len(options) >= 1 and understood.intent != "fallback"
+    second = understood.candidates[1][1] if len(understood.candidates) > 1 else 0.0
+    return understood.confidence - second < ctx.settings.INTENT_MIN_MARGIN and len(options) >= 2
+
+
+def _clarify_or_offer_menu(ctx: Context, understood: classifier.Understanding) -> Reply:
+    missed = _miss(ctx)
+    if missed is not None:
+        return missed
+    options = [intent for intent, _ in understood.candidates if intent in CHOICE_LABELS][:3]
+    ctx.state.set("clarify", options)
+    choices = "\n".join(f"{i}. {CHOICE_LABELS[o]}" for i, o in enumerate(options, 1))
+    return Text(content.text("clarify", choices=choices))
+
+
+def _answer_to_clarification(ctx: Context) -> str | None:
+    options = ctx.state.pop("clarify")
+    if not isinstance(options, list):
+        return None
+    answer = ctx.norm.compact
+    if answer.isdigit() and 1 <= int(answer) <= len(options):
+        ctx.state.set("misses", 0)
+        return str(options[int(answer) - 1])
+    return None
+
+
+def _miss(ctx: Context) -> Reply | None:
+    """Count a turn we did not understand; after two in a row, offer the menu and a person."""
+    misses = int(ctx.state.get("misses", 0) or 0) + 1
+    if misses >= MAX_MISSES:
+        ctx.state.set("misses", 0)
+        return Text(content.text("menu_offer"))
+    ctx.state.set("misses", misses)
+    return None
+
+
+def _route_event(ctx: Context) -> Step:
     event = (ctx.message.event or "").lower()
     if event == "subscribe":
         return greeting.welcome(ctx)
@@ -41,6 +145,6 @@ def _route_event(ctx: Context) -> Reply:
         return Success()
     if event == "click":
         intent = intents.menu_intent(ctx.message.event_key)
-        return handlers.for_intent(intent)(ctx) if intent else fallback.handle(ctx)
+        return dispatch(ctx, handlers.for_intent(intent)) if intent else fallback.handle(ctx)
     # VIEW, LOCATION, TEMPLATESENDJOBFINISH, subscribe_msg_* and unknown events need no passive reply.
     return Success()

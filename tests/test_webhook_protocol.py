@@ -171,3 +171,15 @@ def test_reply_escapes_cdata_terminator(wechat: WeChatPusher) -> None:
     reply = wechat.text("你好]]><evil/>", mode="plain")
     assert reply.status == 200
     assert reply.fields["MsgType"] == "text"
+
+
+def test_user_text_containing_a_declaration_is_just_text(wechat: WeChatPusher) -> None:
+    reply = wechat.text("<!DOCTYPE html> 这是什么意思", openid="o_html")
+    assert reply.status == 200
+
+
+def test_non_utf8_body_is_refused(wechat: WeChatPusher) -> None:
+    body = ('<?xml version="1.0" encoding="UTF-16"?>' + text_xml("你好")).encode("utf-16")
+    resp = wechat.post_raw(body, wechat.query())
+    assert resp.status_code == 400
+    assert "UTF-8" in resp.get_data(as_text=True)

@@ -30,15 +30,15 @@ class MessageCrypto:
         if len(self.key) != 32:
             raise ValueError("EncodingAESKey must decode to 32 bytes")
         self.appid = appid.encode()
-        self._algo = algorithms.AES(self.key)
-        self._mode = modes.CBC(self.key[:16])
+        # One Cipher per key; each message gets its own encryptor/decryptor context from it.
+        self._cipher = Cipher(algorithms.AES(self.key), modes.CBC(self.key[:16]))
 
     def encrypt(self, message: str, random16: bytes | None = None) -> str:
         body = message.encode()
         plain = (random16 or os.urandom(16)) + struct.pack(">I", len(body)) + body + self.appid
         pad = BLOCK - len(plain) % BLOCK
         plain += bytes([pad]) * pad
-        enc = Cipher(self._algo, self._mode).encryptor()
+        enc = self._cipher.encryptor()
         return base64.b64encode(enc.update(plain) + enc.finalize()).decode()
 
     def decrypt(self, encrypted: str) -> str:
@@ -48,7 +48,7 @@ class MessageCrypto:
             raise CryptoError("Encrypt is not valid base64") from exc
         if not raw or len(raw) % 16:
             raise CryptoError("Encrypt has a bad length")
-        dec = Cipher(self._algo, self._mode).decryptor()
+        dec = self._cipher.decryptor()
         plain = dec.update(raw) + dec.finalize()
         pad = plain[-1]
         if not 1 <= pad <= BLOCK or plain[-pad:] != bytes([pad]) * pad:

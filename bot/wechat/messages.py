@@ -7,9 +7,9 @@ C parser that follows is twice as fast as building a defusedxml parser per messa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
-import re
 from xml.etree.ElementTree import Element, ParseError, fromstring
 
 # Events whose List children carry per-template results; wechatpy 1.8.18 does not know them.

@@ -72,7 +72,7 @@ class InboundProcessor:
         ctx = Context(message=msg, state=state, settings=self.settings)
         body, said = self._run_handler(ctx, conv_key)
         if redis_ok:
-            self._finish(dedup_key, body, state, conv_key, said)
+            self._finish(dedup_key, body, state, conv_key, msg.from_user, said)
         return body
 
     # -- dedup ----------------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ class InboundProcessor:
             claimed = self._record_sync(entry)
         return bool(claimed), raw_state
 
-    def _record_sync(self, entry: dict) -> bool:
+    def _record_sync(self, entry: dict[str, Any]) -> bool:
         try:
             return message_log.record_now(self.app, entry)
         except SQLAlchemyError as exc:
@@ -113,7 +113,7 @@ class InboundProcessor:
             log.error("message log write failed for %s: %s", entry["dedup_key"], exc)
             return True
 
-    def _claim_in_database(self, entry: dict) -> bool:
+    def _claim_in_database(self, entry: dict[str, Any]) -> bool:
         try:
             return message_log.record_now(self.app, entry)
         except SQLAlchemyError as exc:
@@ -140,14 +140,19 @@ class InboundProcessor:
             return SUCCESS
 
     def _finish(
-        self, dedup_key: str, body: str, state: ConversationState, conv_key: str, said: str | None
+        self,
+        dedup_key: str,
+        body: str,
+        state: ConversationState,
+        conv_key: str,
+        openid: str,
+        said: str | None,
     ) -> None:
         client = self.rx.client
         assert client is not None
         batch = Batch().set(dedup_key, body, ex=self.settings.DEDUP_TTL_SECONDS)
         state.save_into(batch, conv_key, self.settings.CONVERSATION_TTL_SECONDS)
         if said:
-            openid = conv_key.rsplit(":", 1)[-1]
             transcript.push_into(
                 batch, self.rx.key("transcript", openid), "bot", said, self.settings.TRANSCRIPT_TTL_SECONDS
             )

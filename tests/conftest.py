@@ -179,3 +179,18 @@ def message_log_rows(app: Flask) -> list[dict[str, Any]]:
         if isinstance(row["payload"], str):
             row["payload"] = json.loads(row["payload"])
     return rows
+
+
+def help_cases_for(app: Flask, openid: str, kind: str | None = None) -> list[Any]:
+    from sqlalchemy import select
+
+    from services.models import HelpCase
+
+    query = select(HelpCase).where(HelpCase.openid == openid)
+    if kind is not None:
+        query = query.where(HelpCase.kind == kind)
+    with app.app_context():
+        try:
+            return list(db.session.scalars(query.order_by(HelpCase.id)))
+        finally:
+            db.session.remove()

@@ -7,14 +7,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from bot.dialogue.crisis import detect
 from bot.dialogue.normalise import normalise
-from bot.extensions import db
 from handlers import HANDLERS
-from services.models import HelpCase
-from tests.conftest import AES_KEY, APPID, TOKEN, AppFactory
+from tests.conftest import AES_KEY, APPID, TOKEN, AppFactory, help_cases_for
 from tests.fake_wechat import FakeWeChat
 from tests.wechat_factory import WeChatPusher, message_xml, next_msg_id
 
@@ -68,14 +65,6 @@ def test_variants_trigger(text: str) -> None:
     assert detect(normalise(text)) is not None
 
 
-def _cases_for(app: Flask, openid: str) -> list[HelpCase]:
-    with app.app_context():
-        try:
-            return list(db.session.scalars(select(HelpCase).where(HelpCase.openid == openid)))
-        finally:
-            db.session.remove()
-
-
 @pytest.mark.parametrize("mode", ["plain", "safe"])
 def test_crisis_reply_is_immediate_and_gives_the_lines(wechat: WeChatPusher, app: Flask, mode: str) -> None:
     openid = f"o_crisis_{mode}"
@@ -85,7 +74,7 @@ def test_crisis_reply_is_immediate_and_gives_the_lines(wechat: WeChatPusher, app
     for number in ("12355", "12356", "010-82951332", "110", "120", "人工"):
         assert number in reply.text
     assert len(reply.text.encode()) <= 2048
-    (case,) = _cases_for(app, openid)
+    (case,) = help_cases_for(app, openid)
     assert case.kind == "crisis" and case.urgent and case.status == "open" and case.category == "suicide"
     texts = [entry["text"] for entry in case.transcript]
     assert texts[-1] == "我真的不想活了" and "你好" in texts
@@ -132,7 +121,7 @@ def test_voice_transcript_is_checked(wechat: WeChatPusher) -> None:
 def test_messages_after_a_crisis_join_the_case(wechat: WeChatPusher, app: Flask) -> None:
     wechat.text("我想结束自己的生命", openid="o_after")
     wechat.text("我在学校天台", openid="o_after")
-    (case,) = _cases_for(app, "o_after")
+    (case,) = help_cases_for(app, "o_after")
     assert [e["text"] for e in case.transcript][-1] == "我在学校天台"
 
 
@@ -141,7 +130,7 @@ def test_a_retried_crisis_message_opens_one_case(wechat: WeChatPusher, app: Flas
     first = wechat.text("不想活了", openid="o_retry", msg_id=msg_id)
     second = wechat.text("不想活了", openid="o_retry", msg_id=msg_id)
     assert first.text == second.text
-    assert len(_cases_for(app, "o_retry")) == 1
+    assert len(help_cases_for(app, "o_retry")) == 1
 
 
 def test_crisis_reply_goes_out_even_when_the_database_is_down(make_app: AppFactory) -> None:

@@ -7,24 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from bot import content
-from bot.extensions import db
 from handlers.human import is_open, next_opening
-from services.models import HelpCase
-from tests.conftest import AES_KEY, APPID, TOKEN, AppFactory
+from tests.conftest import AES_KEY, APPID, TOKEN, AppFactory, help_cases_for
 from tests.wechat_factory import WeChatPusher, event_xml
-
-
-def _cases(app: Flask, openid: str, kind: str) -> list[HelpCase]:
-    with app.app_context():
-        try:
-            return list(
-                db.session.scalars(select(HelpCase).where(HelpCase.openid == openid, HelpCase.kind == kind))
-            )
-        finally:
-            db.session.remove()
 
 
 @pytest.mark.parametrize(
@@ -58,7 +45,7 @@ def test_callback_booking_for_an_adult(wechat: WeChatPusher, app: Flask) -> None
     assert "什么时间" in wechat.text("138 0013 8000", openid=openid).text
     done = wechat.text("工作日下午", openid=openid).text
     assert "138****8000" in done and "13800138000" not in done
-    (case,) = _cases(app, openid, "callback")
+    (case,) = help_cases_for(app, openid, "callback")
     assert (
         case.contact_phone == "13800138000" and case.age_band == "adult" and case.category == "psychological"
     )
@@ -73,7 +60,7 @@ def test_callback_for_a_child_needs_a_guardian_first(wechat: WeChatPusher, app: 
     assert "手机号" in wechat.text("同意", openid=openid).text
     wechat.text("13800138000", openid=openid)
     wechat.text("周六上午", openid=openid)
-    (case,) = _cases(app, openid, "callback")
+    (case,) = help_cases_for(app, openid, "callback")
     assert case.age_band == "under14" and case.guardian_consent is True
 
 
@@ -81,7 +68,7 @@ def test_human_handoff_queues_once_and_names_the_hours(wechat: WeChatPusher, app
     first = wechat.text("人工", openid="o_human").text
     second = wechat.text("我要找工作人员", openid="o_human").text
     assert "工作人员" in first and "12355" in first
-    assert len(_cases(app, "o_human", "human")) == 1
+    assert len(help_cases_for(app, "o_human", "human")) == 1
     assert "#" in second
 
 

@@ -31,7 +31,7 @@ def handle(ctx: Context, signal: CrisisSignal) -> Reply:
     # Whatever the person was filling in no longer matters.
     ctx.state.pop("form")
     ctx.state.pop("clarify")
-    ctx.state.set("misses", 0)
+    ctx.state.pop("misses")
     case_id = _open_case(ctx, signal)
     if case_id is not None:
         ctx.state.set(

@@ -28,7 +28,7 @@ def topic_for(ctx: Context) -> str | None:
 
 @pure  # reads content and starts a form; the callback is stored when the form completes
 def handle(ctx: Context) -> Reply:
-    ctx.state.set("misses", 0)
+    ctx.state.pop("misses")
     topic = topic_for(ctx)
     if any(word in ctx.norm.compact for word in CALLBACK_WORDS):
         return start_form(ctx, "callback_12355", {"topic": topic or ""})

@@ -13,7 +13,7 @@ from services import help_cases
 
 
 def handle(ctx: Context) -> Reply:
-    ctx.state.set("misses", 0)
+    ctx.state.pop("misses")
     if ctx.settings.WECHAT_KF_ENABLED:
         return TransferToHuman()
     ref = help_cases.open_human_case(db.session, ctx.openid, ctx.source_key, ctx.recent_transcript())

@@ -12,7 +12,7 @@ from bot.wechat.replies import Reply, Text
 def for_intent(intent: str) -> Callable[[Context], Reply]:
     @pure
     def handle(ctx: Context) -> Reply:
-        ctx.state.set("misses", 0)
+        ctx.state.pop("misses")
         return Text(text(f"interim_{intent}"))
 
     handle.__name__ = f"interim_{intent}"

@@ -77,7 +77,7 @@ def _understand(ctx: Context, screening: crisis.Screening) -> Step:
     if understood.intent == "fallback":
         return _miss(ctx) or fallback.handle(ctx)
     if understood.intent == "greeting":
-        ctx.state.set("misses", 0)
+        ctx.state.pop("misses")
     return dispatch(ctx, handlers.for_intent(understood.intent))
 
 
@@ -120,7 +120,7 @@ def _answer_to_clarification(ctx: Context) -> str | None:
         return None
     answer = ctx.norm.compact
     if answer.isdigit() and 1 <= int(answer) <= len(options):
-        ctx.state.set("misses", 0)
+        ctx.state.pop("misses")
         return str(options[int(answer) - 1])
     return None
 
@@ -129,7 +129,7 @@ def _miss(ctx: Context) -> Reply | None:
     """Count a turn we did not understand; after two in a row, offer the menu and a person."""
     misses = int(ctx.state.get("misses", 0) or 0) + 1
     if misses >= MAX_MISSES:
-        ctx.state.set("misses", 0)
+        ctx.state.pop("misses")
         return Text(content.text("menu_offer"))
     ctx.state.set("misses", misses)
     return None

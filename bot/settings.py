@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -128,9 +129,14 @@ class Settings(BaseSettings):
 
 
 def load_settings(overrides: dict[str, object] | None = None) -> Settings:
-    """Build settings from the environment, then `overrides` (used by tests and tools)."""
+    """Build settings from the environment, then `overrides` (used by tests and tools).
+
+    `BOT_ENV_FILE` names the dotenv file (default `.env`; empty: none), so that tests never read a
+    developer's local settings.
+    """
+    env_file = os.environ.get("BOT_ENV_FILE", ".env") or None
     try:
-        settings = Settings(**(overrides or {}))
+        settings = Settings(_env_file=env_file, **(overrides or {}))  # type: ignore[call-arg]
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from None

@@ -68,7 +68,8 @@ def open_human_case(
         select(HelpCase).where(HelpCase.openid == openid, HelpCase.kind == "human", HelpCase.status == "open")
     ).first()
     if existing is not None:
-        existing.transcript = (list(existing.transcript) + transcript)[-TRANSCRIPT_LIMIT:]
+        # Staff already have the history; only what was said since joins the case.
+        existing.transcript = (list(existing.transcript) + transcript[-1:])[-TRANSCRIPT_LIMIT:]
         session.commit()
         return CaseRef(existing.id, False)
     return _open(

@@ -44,6 +44,9 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
+# A developer's .env must not change what the tests see (the smoke test's server inherits this too).
+os.environ["BOT_ENV_FILE"] = ""
+
 # TEST_EMBEDDED=1 runs the suite on the embedded defaults even where the real services are up.
 EMBEDDED = os.environ.get("TEST_EMBEDDED") == "1"
 HAVE_PG = not EMBEDDED and _reachable("127.0.0.1", 5432)

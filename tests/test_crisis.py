@@ -137,3 +137,20 @@ def test_crisis_reply_goes_out_even_when_the_database_is_down(make_app: AppFacto
     app = make_app(DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/nothing")
     reply = WeChatPusher(app.test_client(), TOKEN, APPID, AES_KEY).text("我想自杀", openid="o_nodb")
     assert reply.status == 200 and "12355" in reply.text
+
+
+def test_unclear_messages_after_a_crisis_keep_offering_help(wechat: WeChatPusher) -> None:
+    wechat.text("我不想活了", openid="o_stay")
+    reply = wechat.text("阿巴阿巴", openid="o_stay").text
+    assert "12355" in reply and "没太明白" not in reply
+
+
+def test_asking_for_a_person_twice_keeps_one_case_without_repeating_history(
+    wechat: WeChatPusher, app: Flask
+) -> None:
+    wechat.text("你好", openid="o_twice")
+    wechat.text("人工", openid="o_twice")
+    wechat.text("还在吗 我要找工作人员", openid="o_twice")
+    (case,) = help_cases_for(app, "o_twice", "human")
+    texts = [e["text"] for e in case.transcript]
+    assert texts.count("你好") == 1 and texts[-1] == "还在吗 我要找工作人员"

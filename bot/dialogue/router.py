@@ -68,14 +68,14 @@ def _understand(ctx: Context, screening: crisis.Screening) -> Step:
     if heard is not None:
         return Call(lambda: crisis_handler.handle(ctx, heard))
     if understood.confidence < ctx.settings.INTENT_FALLBACK_BELOW:
-        return _miss(ctx) or fallback.handle(ctx)
+        return _not_understood(ctx)
     if understood.intent == "crisis":
         # Below the alarm threshold the model's lean towards crisis means "unclear": ask, and offer help.
         return _clarify_or_offer_menu(ctx, understood)
     if _ambiguous(ctx, understood):
         return _clarify_or_offer_menu(ctx, understood)
     if understood.intent == "fallback":
-        return _miss(ctx) or fallback.handle(ctx)
+        return _not_understood(ctx)
     if understood.intent == "greeting":
         ctx.state.pop("misses")
     return dispatch(ctx, handlers.for_intent(understood.intent))
@@ -92,6 +92,13 @@ def model_crisis(
     if vote >= threshold and not screening.hyperbole:
         return crisis.CrisisSignal("model", f"model:{vote:.2f}")
     return None
+
+
+def _not_understood(ctx: Context) -> Reply:
+    if crisis_handler.in_crisis_window(ctx) is not None:
+        # Shortly after a crisis, "I don't understand" is the wrong answer: stay with them, lines open.
+        return Text(content.text("crisis_followup"))
+    return _miss(ctx) or fallback.handle(ctx)
 
 
 def _ambiguous(ctx: Context, understood: classifier.Understanding) -> bool:

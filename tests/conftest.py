@@ -184,6 +184,18 @@ def message_log_rows(app: Flask) -> list[dict[str, Any]]:
     return rows
 
 
+def wait_for_cases(app: Flask, openid: str, kind: str, count: int = 1, timeout: float = 5.0) -> list[Any]:
+    """Crisis cases are opened in the background, right after the reply: wait for them."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        cases = help_cases_for(app, openid, kind)
+        if len(cases) >= count or time.monotonic() > deadline:
+            return cases
+        time.sleep(0.02)
+
+
 def help_cases_for(app: Flask, openid: str, kind: str | None = None) -> list[Any]:
     from sqlalchemy import select
 

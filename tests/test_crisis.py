@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from flask import Flask
 from bot.dialogue.crisis import detect
 from bot.dialogue.normalise import normalise
 from handlers import HANDLERS
-from tests.conftest import AES_KEY, APPID, TOKEN, AppFactory, help_cases_for
+from tests.conftest import AES_KEY, APPID, TOKEN, AppFactory, help_cases_for, wait_for_cases
 from tests.fake_wechat import FakeWeChat
 from tests.wechat_factory import WeChatPusher, message_xml, next_msg_id
 
@@ -74,7 +75,7 @@ def test_crisis_reply_is_immediate_and_gives_the_lines(wechat: WeChatPusher, app
     for number in ("12355", "12356", "010-82951332", "110", "120", "人工"):
         assert number in reply.text
     assert len(reply.text.encode()) <= 2048
-    (case,) = help_cases_for(app, openid)
+    (case,) = wait_for_cases(app, openid, "crisis")
     assert case.kind == "crisis" and case.urgent and case.status == "open" and case.category == "suicide"
     texts = [entry["text"] for entry in case.transcript]
     assert texts[-1] == "我真的不想活了" and "你好" in texts
@@ -120,6 +121,7 @@ def test_voice_transcript_is_checked(wechat: WeChatPusher) -> None:
 
 def test_messages_after_a_crisis_join_the_case(wechat: WeChatPusher, app: Flask) -> None:
     wechat.text("我想结束自己的生命", openid="o_after")
+    wait_for_cases(app, "o_after", "crisis")
     wechat.text("我在学校天台", openid="o_after")
     (case,) = help_cases_for(app, "o_after")
     assert [e["text"] for e in case.transcript][-1] == "我在学校天台"
@@ -130,6 +132,8 @@ def test_a_retried_crisis_message_opens_one_case(wechat: WeChatPusher, app: Flas
     first = wechat.text("不想活了", openid="o_retry", msg_id=msg_id)
     second = wechat.text("不想活了", openid="o_retry", msg_id=msg_id)
     assert first.text == second.text
+    assert len(wait_for_cases(app, "o_retry", "crisis")) == 1
+    time.sleep(0.2)
     assert len(help_cases_for(app, "o_retry")) == 1
 
 
@@ -154,3 +158,20 @@ def test_asking_for_a_person_twice_keeps_one_case_without_repeating_history(
     (case,) = help_cases_for(app, "o_twice", "human")
     texts = [e["text"] for e in case.transcript]
     assert texts.count("你好") == 1 and texts[-1] == "还在吗 我要找工作人员"
+
+
+def test_crisis_reply_stays_passive_when_the_database_hangs(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services import help_cases
+
+    def stuck(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(1.0)
+        raise RuntimeError("database stalled")
+
+    monkeypatch.setattr(help_cases, "open_crisis_case", stuck)
+    app = make_app(REPLY_BUDGET_SECONDS=0.3)
+    started = time.monotonic()
+    reply = WeChatPusher(app.test_client(), TOKEN, APPID, AES_KEY).text("我想自杀", openid="o_stuck")
+    assert time.monotonic() - started < 0.5
+    assert reply.fields["MsgType"] == "text" and "12355" in reply.text

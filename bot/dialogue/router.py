@@ -39,12 +39,12 @@ def _route_text(ctx: Context) -> Step:
     screening = crisis.screen(ctx.norm)
     signal = screening.signal
     if signal is not None:
-        return Call(lambda: crisis_handler.handle(ctx, signal))
-    case_id = crisis_handler.in_crisis_window(ctx)
-    if case_id is not None:
+        return crisis_handler.handle(ctx, signal)
+    crisis_source = crisis_handler.in_crisis_window(ctx)
+    if crisis_source is not None:
 
         def record_then_answer() -> Reply:
-            crisis_handler.record_followup_message(ctx, case_id)
+            crisis_handler.record_followup_message(ctx, crisis_source)
             return resolve(_understand(ctx, screening))
 
         return Call(record_then_answer)
@@ -66,7 +66,7 @@ def _understand(ctx: Context, screening: crisis.Screening) -> Step:
     understood = classifier.understand(ctx.norm)
     heard = model_crisis(understood, screening, ctx.settings.CRISIS_MODEL_THRESHOLD)
     if heard is not None:
-        return Call(lambda: crisis_handler.handle(ctx, heard))
+        return crisis_handler.handle(ctx, heard)
     if understood.confidence < ctx.settings.INTENT_FALLBACK_BELOW:
         return _not_understood(ctx)
     if understood.intent == "crisis":

@@ -662,7 +662,8 @@ def main(argv: list[str] | None = None) -> int:
         for round_no, server in schedule:
             spec = server.spec
             duration = args.duration if round_no else args.warmup
-            rate = max(best_rate.values(), default=RATE_GUESS)
+            # Never below the guess: one slow round (machine noise) must not starve the next of requests.
+            rate = max(RATE_GUESS, *best_rate.values())
             count = max(MIN_REQUESTS, math.ceil(rate * duration * REQUEST_MARGIN))
             if server.proc is None or server.proc.poll() is not None:
                 raise RuntimeError(f"{spec.label} is no longer running:\n{server.log_tail()}")

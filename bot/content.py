@@ -138,6 +138,10 @@ def crisis() -> dict[str, Any]:
     return _load("crisis.toml")
 
 
+def faq() -> dict[str, Any]:
+    return _load("faq.toml")
+
+
 def menu() -> dict[str, Any]:
     return _load("menu.toml")
 

@@ -152,10 +152,26 @@ def _lint_menu(problems: list[str]) -> None:
                 problems.append(f"menu.toml: {label} has unsupported type {kind!r}")
 
 
+def _lint_faq(problems: list[str]) -> None:
+    seen: set[str] = set()
+    for entry in content.faq().get("faq", []):
+        name = entry.get("id", "?")
+        if name in seen:
+            problems.append(f"faq.toml: id {name} is used twice")
+        seen.add(name)
+        if not entry.get("keywords") or not all(isinstance(k, str) and k.strip() for k in entry["keywords"]):
+            problems.append(f"faq.toml: {name} needs non-empty keywords")
+        answer = entry.get("answer", "")
+        if not answer.strip():
+            problems.append(f"faq.toml: {name} has no answer")
+        elif len(answer.encode()) > MAX_TEXT_BYTES:
+            problems.append(f"faq.toml: {name} answer is over {MAX_TEXT_BYTES} bytes")
+
+
 def lint() -> list[str]:
     """Every problem found, as readable sentences; empty when the content is good."""
     problems: list[str] = []
-    for check in (_lint_intents, _lint_replies, _lint_directory, _lint_crisis, _lint_menu):
+    for check in (_lint_intents, _lint_replies, _lint_directory, _lint_crisis, _lint_menu, _lint_faq):
         try:
             check(problems)
         except content.ContentError as exc:

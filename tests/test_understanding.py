@@ -113,3 +113,17 @@ def test_two_misses_offer_the_menu_and_a_person(wechat: WeChatPusher) -> None:
 )
 def test_menu_clicks_map_to_intents(wechat: WeChatPusher, key: str, expected: str) -> None:
     assert expected in wechat.push(event_xml("CLICK", openid=f"o_menu_{key}", EventKey=key)).text
+
+
+def test_faq_entries_are_answered(wechat: WeChatPusher) -> None:
+    assert "免费的心理咨询" in wechat.text("12355是什么呀", openid="o_faq").text
+    assert "保密" in wechat.text("我说的话会告诉我爸妈吗 保密吗", openid="o_faq").text
+
+
+def test_asking_for_a_person_works_inside_a_form(wechat: WeChatPusher, app: Flask) -> None:
+    openid = "o_form_human"
+    assert "年龄段" in wechat.text("预约回电", openid=openid).text
+    assert "工作人员" in wechat.text("人工", openid=openid).text
+    assert len(help_cases_for(app, openid, "human")) == 1
+    # The form is over: a number is not taken as an answer to it.
+    assert "手机号" not in wechat.text("3", openid=openid).text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import handlers
 from bot import content
-from bot.dialogue import classifier, crisis, forms, intents
+from bot.dialogue import classifier, crisis, faq, forms, intents
 from bot.dialogue.context import Call, Context, Step, dispatch, resolve
 from bot.wechat.replies import Reply, Success, Text
 from handlers import crisis as crisis_handler
@@ -23,6 +23,10 @@ CHOICE_LABELS = {
     "greeting": "随便聊聊",
 }
 MAX_MISSES = 2
+# Asking for a person works from anywhere, even in the middle of a form.
+HUMAN_WORDS = frozenset(
+    {"人工", "转人工", "人工客服", "人工服务", "找人工", "真人", "工作人员", "找工作人员", "联系工作人员"}
+)
 
 
 def route(ctx: Context) -> Step:
@@ -53,6 +57,10 @@ def _route_text(ctx: Context) -> Step:
 
 def _understand(ctx: Context, screening: crisis.Screening) -> Step:
     form = forms.active_form(ctx)
+    if ctx.norm.compact in HUMAN_WORDS:
+        ctx.state.pop("form")
+        ctx.state.pop("clarify")
+        return dispatch(ctx, handlers.for_intent("human"))
     if forms.is_cancel(ctx.text):
         ctx.state.pop("clarify")
         return forms.cancel_form(ctx) if form else Text(content.text("nothing_to_cancel"))
@@ -62,6 +70,11 @@ def _understand(ctx: Context, screening: crisis.Screening) -> Step:
     chosen = _answer_to_clarification(ctx)
     if chosen is not None:
         return dispatch(ctx, handlers.for_intent(chosen))
+
+    answer = faq.answer(ctx.norm)
+    if answer is not None:
+        ctx.state.pop("misses")
+        return Text(answer)
 
     understood = classifier.understand(ctx.norm)
     heard = model_crisis(understood, screening, ctx.settings.CRISIS_MODEL_THRESHOLD)

@@ -663,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
             spec = server.spec
             duration = args.duration if round_no else args.warmup
             # Never below the guess: one slow round (machine noise) must not starve the next of requests.
-            rate = max(RATE_GUESS, *best_rate.values())
+            rate = max([RATE_GUESS, *best_rate.values()])
             count = max(MIN_REQUESTS, math.ceil(rate * duration * REQUEST_MARGIN))
             if server.proc is None or server.proc.poll() is not None:
                 raise RuntimeError(f"{spec.label} is no longer running:\n{server.log_tail()}")

@@ -58,7 +58,7 @@ class InboundProcessor:
         conv_key = self.rx.key("conv", msg.from_user)
         entry = entry_for(msg)
         try:
-            first, raw_state = self._claim(msg, dedup_key, conv_key, entry)
+            first, raw_state = self._claim(dedup_key, conv_key, entry)
             redis_ok = True
         except RedisError as exc:
             log.error("redis unavailable, falling back to database dedup: %s", exc)
@@ -72,13 +72,11 @@ class InboundProcessor:
         ctx = Context(message=msg, state=state, settings=self.settings)
         body, said = self._run_handler(ctx, conv_key)
         if redis_ok:
-            self._finish(dedup_key, body, state, conv_key, msg.from_user, said)
+            self._finish(dedup_key, body, state, conv_key, msg, said)
         return body
 
     # -- dedup ----------------------------------------------------------------------------------------
-    def _claim(
-        self, msg: InboundMessage, dedup_key: str, conv_key: str, entry: dict[str, Any]
-    ) -> tuple[bool, bytes | None]:
+    def _claim(self, dedup_key: str, conv_key: str, entry: dict[str, Any]) -> tuple[bool, bytes | None]:
         client = self.rx.client
         assert client is not None
         batch = (
@@ -87,14 +85,6 @@ class InboundProcessor:
         if self.buffered:
             # Retries are buffered too; the database skips duplicate dedup keys when the batch lands.
             message_log.push_into(batch, self.rx.key(message_log.BUFFER), entry)
-        if msg.text:
-            transcript.push_into(
-                batch,
-                self.rx.key("transcript", msg.from_user),
-                "user",
-                msg.text,
-                self.settings.TRANSCRIPT_TTL_SECONDS,
-            )
         claimed, raw_state, *_ = batch.execute(client)
         if isinstance(claimed, Exception) or isinstance(raw_state, Exception):
             raise RedisError(f"claim failed: {claimed!r} {raw_state!r}")
@@ -145,17 +135,19 @@ class InboundProcessor:
         body: str,
         state: ConversationState,
         conv_key: str,
-        openid: str,
+        msg: InboundMessage,
         said: str | None,
     ) -> None:
         client = self.rx.client
         assert client is not None
         batch = Batch().set(dedup_key, body, ex=self.settings.DEDUP_TTL_SECONDS)
         state.save_into(batch, conv_key, self.settings.CONVERSATION_TTL_SECONDS)
+        # Written here, once per message, rather than in the claim, which retries repeat.
+        ring, ttl = self.rx.key("transcript", msg.from_user), self.settings.TRANSCRIPT_TTL_SECONDS
+        if msg.text:
+            transcript.push_into(batch, ring, "user", msg.text, ttl)
         if said:
-            transcript.push_into(
-                batch, self.rx.key("transcript", openid), "bot", said, self.settings.TRANSCRIPT_TTL_SECONDS
-            )
+            transcript.push_into(batch, ring, "bot", said, ttl)
         try:
             batch.execute(client)
         except RedisError as exc:

@@ -175,3 +175,12 @@ def test_crisis_reply_stays_passive_when_the_database_hangs(
     reply = WeChatPusher(app.test_client(), TOKEN, APPID, AES_KEY).text("我想自杀", openid="o_stuck")
     assert time.monotonic() - started < 0.5
     assert reply.fields["MsgType"] == "text" and "12355" in reply.text
+
+
+def test_a_retried_message_appears_once_in_the_case_transcript(wechat: WeChatPusher, app: Flask) -> None:
+    msg_id = next_msg_id()
+    wechat.text("最近压力好大", openid="o_ring", msg_id=msg_id)
+    wechat.text("最近压力好大", openid="o_ring", msg_id=msg_id)  # WeChat's retry
+    wechat.text("我不想活了", openid="o_ring")
+    (case,) = wait_for_cases(app, "o_ring", "crisis")
+    assert [e["text"] for e in case.transcript].count("最近压力好大") == 1

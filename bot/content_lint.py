@@ -34,6 +34,8 @@ def _lint_intents(problems: list[str]) -> None:
             continue
         if intent not in INTENTS:
             problems.append(f"intents.toml: unknown intent {intent!r}")
+        if "label" in spec and (not isinstance(spec["label"], str) or not spec["label"].strip()):
+            problems.append(f"intents.toml: {intent} has an empty label")
         for kw in spec.get("keywords", []):
             norm = normalise(kw).compact
             if not norm:

@@ -5,7 +5,6 @@ Opening a case is idempotent per (kind, source message): a retry or a double tap
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +14,6 @@ from sqlalchemy.orm import Session
 
 from services.models import HelpCase
 
-log = logging.getLogger(__name__)
-
-KINDS = ("crisis", "callback", "human")
 TRANSCRIPT_LIMIT = 50
 
 

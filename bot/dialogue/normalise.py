@@ -35,10 +35,6 @@ class Normalised:
     latin: str  # Latin letters only, spaces removed
     words: tuple[str, ...]  # Latin words as typed
 
-    @property
-    def pinyin(self) -> str:
-        return to_pinyin(self.compact)
-
 
 @cache
 def _char_pinyin(char: str) -> str:

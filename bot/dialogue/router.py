@@ -12,21 +12,7 @@ from handlers import fallback, greeting
 
 # Message types a person sends that carry no text we can read (voice without a transcript included).
 MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo", "location", "link", "file"})
-CHOICE_LABELS = {
-    "help_12355": "心理或法律帮助（12355）",
-    "traineeship": "就业见习岗位",
-    "matchmaking": "单身青年交友活动",
-    "micro_wish": "微心愿",
-    "activity": "近期活动",
-    "reminders": "订阅或退订提醒",
-    "human": "联系工作人员",
-    "greeting": "随便聊聊",
-}
 MAX_MISSES = 2
-# Asking for a person works from anywhere, even in the middle of a form.
-HUMAN_WORDS = frozenset(
-    {"人工", "转人工", "人工客服", "人工服务", "找人工", "真人", "工作人员", "找工作人员", "联系工作人员"}
-)
 
 
 def route(ctx: Context) -> Step:
@@ -57,7 +43,8 @@ def _route_text(ctx: Context) -> Step:
 
 def _understand(ctx: Context, screening: crisis.Screening) -> Step:
     form = forms.active_form(ctx)
-    if ctx.norm.compact in HUMAN_WORDS:
+    # Asking for a person works from anywhere, even in the middle of a form.
+    if classifier.exact_intent(ctx.norm) == "human":
         ctx.state.pop("form")
         ctx.state.pop("clarify")
         return dispatch(ctx, handlers.for_intent("human"))
@@ -117,7 +104,7 @@ def _not_understood(ctx: Context) -> Reply:
 def _ambiguous(ctx: Context, understood: classifier.Understanding) -> bool:
     if understood.via == "keyword" and understood.confidence >= ctx.settings.INTENT_MIN_CONFIDENCE:
         return False
-    options = [c for c in understood.candidates if c[0] in CHOICE_LABELS]
+    options = [c for c in understood.candidates if classifier.label(c[0])]
     if understood.confidence < ctx.settings.INTENT_MIN_CONFIDENCE:
         return len(options) >= 1 and understood.intent != "fallback"
     second = understood.candidates[1][1] if len(understood.candidates) > 1 else 0.0
@@ -128,9 +115,9 @@ def _clarify_or_offer_menu(ctx: Context, understood: classifier.Understanding) -
     missed = _miss(ctx)
     if missed is not None:
         return missed
-    options = [intent for intent, _ in understood.candidates if intent in CHOICE_LABELS][:3]
+    options = [intent for intent, _ in understood.candidates if classifier.label(intent)][:3]
     ctx.state.set("clarify", options)
-    choices = "\n".join(f"{i}. {CHOICE_LABELS[o]}" for i, o in enumerate(options, 1))
+    choices = "\n".join(f"{i}. {classifier.label(o)}" for i, o in enumerate(options, 1))
     return Text(content.text("clarify", choices=choices))
 
 

@@ -20,15 +20,13 @@ SUBSCRIBE_MSG_EVENTS = {
 }
 
 
-_CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.S)
-
-
 class MalformedMessage(ValueError):
     """The body is not a WeChat push we can read; the webhook answers 400 with this message."""
 
 
 # "<!" may only open a CDATA section or a comment; anything else is a declaration (DOCTYPE, ENTITY, ...).
 _DECLARATION = re.compile(r"<!(?!\[CDATA\[|--)")
+_CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.S)
 
 
 def parse_xml(body: bytes | str) -> Element:
@@ -39,8 +37,9 @@ def parse_xml(body: bytes | str) -> Element:
             raise MalformedMessage("body is not UTF-8") from exc
     # Fast path: every "<!" opens a CDATA section or a comment. Otherwise look again outside CDATA,
     # where user text may legitimately contain "<!".
-    openers = body.count("<!")
-    if openers != body.count("<![CDATA[") + body.count("<!--") and _DECLARATION.search(_CDATA.sub("", body)):
+    if body.count("<!") != body.count("<![CDATA[") + body.count("<!--") and _DECLARATION.search(
+        _CDATA.sub("", body)
+    ):
         raise MalformedMessage("DOCTYPE and entity declarations are not accepted")
     try:
         root = fromstring(body)

@@ -32,7 +32,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from bot.extensions import RedisExtension, db, enable_sqlite_pragmas, migrate
     from bot.followup import FollowUps
     from bot.inbound import InboundProcessor
-    from bot.wechat.api import WeChatClient
+    from bot.staff_alerts import ConfigAlerts
+    from bot.wechat.factory import build_clients
 
     app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
     app.config.update(
@@ -54,17 +55,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     redis_ext = RedisExtension()
     redis_ext.init_app(app)
 
-    assert redis_ext.client is not None
-    client = WeChatClient(
-        base=settings.WECHAT_API_BASE.rstrip("/"),
-        appid=settings.WECHAT_APPID,
-        secret=settings.WECHAT_SECRET,
-        redis=redis_ext.client,
-        token_key=redis_ext.key("token", settings.WECHAT_APPID),
-        timeout=settings.HTTP_TIMEOUT_SECONDS,
-    )
+    alerts = ConfigAlerts(settings, redis_ext)
+    client, miniprogram = build_clients(settings, redis_ext, on_config_error=alerts)
     followups = FollowUps(app, client, settings.FOLLOWUP_THREADS)
+    alerts.followups = followups
     app.extensions["wechat_client"] = client
+    app.extensions["miniprogram_client"] = miniprogram
+    app.extensions["config_alerts"] = alerts
     app.extensions["followups"] = followups
     app.extensions["inbound"] = InboundProcessor(app, redis_ext, followups)
 

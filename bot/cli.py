@@ -19,7 +19,7 @@ from bot.dialogue import classifier, crisis
 from bot.dialogue.intents import INTENTS
 from bot.dialogue.normalise import normalise
 from bot.dialogue.router import model_crisis
-from bot.wechat.api import WeChatAPIError
+from bot.wechat.errors import WeChatAPIError
 
 messages_cli = AppGroup("messages", help="The inbound message log.")
 intents_cli = AppGroup("intents", help="Intent classification.")
@@ -128,8 +128,8 @@ def menu_sync_command() -> None:
         raise click.exceptions.Exit(1)
     client = current_app.extensions["wechat_client"]
     try:
-        client.post("/cgi-bin/menu/create", _menu_payload())
-    except (WeChatAPIError, OSError, ValueError) as exc:
+        client.create_menu(_menu_payload())
+    except WeChatAPIError as exc:
         click.echo(f"menu sync failed: {exc}", err=True)
         raise click.exceptions.Exit(1) from None
     click.echo("menu synced")

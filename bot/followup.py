@@ -1,7 +1,8 @@
 """Background path for answers that cannot be passive replies: slow handlers and long texts.
 
 Each follow-up runs on a small thread pool inside an app context and goes out as a customer-service
-message (allowed for a while after the user wrote to us).
+message through the API client, which keeps to the window the user opened (5 messages in 48 h after they
+wrote to us) and to the shared rate limit.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 
 from bot.content import text
-from bot.wechat.api import WeChatAPIError, WeChatClient
+from bot.wechat.accounts import Article, OfficialAccountClient
+from bot.wechat.errors import SendResult
 from bot.wechat.replies import News, Reply, Text, split_text
 
 log = logging.getLogger(__name__)
 
 
 class FollowUps:
-    def __init__(self, app: Flask, client: WeChatClient, threads: int) -> None:
+    def __init__(self, app: Flask, client: OfficialAccountClient, threads: int) -> None:
         self.app = app
         self.client = client
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="followup")
@@ -41,17 +43,27 @@ class FollowUps:
             self._deliver(openid, reply)
 
     def _deliver(self, openid: str, reply: Reply | None) -> None:
-        try:
-            if isinstance(reply, Text):
-                for part in split_text(reply.content):
-                    self.client.send_text(openid, part)
-            elif isinstance(reply, News):
-                a = reply.article
-                self.client.send_news(openid, a.title, a.description, a.url, a.image)
-            elif reply is not None and not isinstance(reply, Reply):
-                log.error("follow-up produced %r, which is not a reply", type(reply))
-        except (WeChatAPIError, OSError, ValueError) as exc:
-            log.error("follow-up to %s not delivered: %s", openid[:6] + "…", exc)
+        results: list[SendResult] = []
+        if isinstance(reply, Text):
+            for part in split_text(reply.content):
+                result = self.client.send_text(openid, part)
+                results.append(result)
+                if not result.ok:
+                    break  # later parts without the earlier ones would not make sense
+        elif isinstance(reply, News):
+            a = reply.article
+            results.append(self.client.send_news(openid, Article(a.title, a.description, a.url, a.image)))
+        elif reply is not None and not isinstance(reply, Reply):
+            log.error("follow-up produced %r, which is not a reply", type(reply))
+        for result in results:
+            if not result.ok:
+                log.error(
+                    "follow-up to %s not delivered: %s %s (%s)",
+                    openid[:6] + "…",
+                    result.errcode,
+                    result.errmsg,
+                    result.kind,
+                )
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True)

@@ -34,6 +34,8 @@ from services.message_log import entry_for
 log = logging.getLogger(__name__)
 
 PENDING = b"\x00pending"
+# Events after which WeChat allows a few customer-service messages (a menu click, a follow, a scan).
+WINDOW_EVENTS = frozenset({"CLICK", "VIEW", "subscribe", "SCAN"})
 SUCCESS = "success"
 RETRY_POLL_SECONDS = 0.02
 
@@ -44,6 +46,7 @@ class InboundProcessor:
         self.settings: Settings = app.config["SETTINGS"]
         self.rx = redis_ext
         self.followups = followups
+        self.window = followups.client.window
         self.pool = ThreadPoolExecutor(
             max_workers=self.settings.HANDLER_THREADS, thread_name_prefix="handler"
         )
@@ -58,7 +61,7 @@ class InboundProcessor:
         conv_key = self.rx.key("conv", msg.from_user)
         entry = entry_for(msg)
         try:
-            first, raw_state = self._claim(dedup_key, conv_key, entry)
+            first, raw_state = self._claim(dedup_key, conv_key, entry, msg)
             redis_ok = True
         except RedisError as exc:
             log.error("redis unavailable, falling back to database dedup: %s", exc)
@@ -76,12 +79,21 @@ class InboundProcessor:
         return body
 
     # -- dedup ----------------------------------------------------------------------------------------
-    def _claim(self, dedup_key: str, conv_key: str, entry: dict[str, Any]) -> tuple[bool, bytes | None]:
+    def _claim(
+        self, dedup_key: str, conv_key: str, entry: dict[str, Any], msg: InboundMessage
+    ) -> tuple[bool, bytes | None]:
         client = self.rx.client
         assert client is not None
         batch = (
             Batch().set(dedup_key, PENDING, nx=True, ex=self.settings.DEDUP_PENDING_TTL_SECONDS).get(conv_key)
         )
+        # What the user just did decides whether we may send them customer-service messages.
+        if not msg.is_event:
+            self.window.open_into(batch, msg.from_user, by_message=True)
+        elif msg.event in WINDOW_EVENTS:
+            self.window.open_into(batch, msg.from_user, by_message=False)
+        elif msg.event == "unsubscribe":
+            self.window.close_into(batch, msg.from_user)
         if self.buffered:
             # Retries are buffered too; the database skips duplicate dedup keys when the batch lands.
             message_log.push_into(batch, self.rx.key(message_log.BUFFER), entry)

@@ -98,7 +98,25 @@ class Settings(BaseSettings):
     STAFF_ALERT_OPENIDS: Annotated[list[str], NoDecode] = Field(default_factory=list)
     WECHAT_KF_ENABLED: bool = False  # the account has WeChat's customer-service seats: hand off there
 
+    # WeChat API client (see bot/wechat/client.py for how these bound retries and waits).
     HTTP_TIMEOUT_SECONDS: float = Field(5.0, gt=0)
+    WECHAT_TOKEN_REFRESH_MARGIN_SECONDS: int = Field(300, ge=0)
+    WECHAT_RETRY_ATTEMPTS: int = Field(2, ge=0, le=5)
+    WECHAT_RETRY_BACKOFF_SECONDS: float = Field(0.2, ge=0)
+    WECHAT_RATE_PAUSE_SECONDS: float = Field(1.0, ge=0)
+    # Calls per second per API, shared by all processes; "*" is every API not named. In the environment:
+    # "custom_send=100,msg_sec_check=60,*=200". 0 means no limit.
+    WECHAT_RATE_LIMITS: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: {"*": 200.0, "msg_sec_check": 60.0, "menu_create": 1.0}
+    )
+    WECHAT_RATE_MAX_WAIT_SECONDS: float = Field(2.0, ge=0)
+    # The customer-service window, as WeChat allows it today: sends after a user message / after a click,
+    # follow or scan.
+    CS_WINDOW_SECONDS: int = Field(48 * 3600, ge=0)
+    CS_WINDOW_MESSAGES: int = Field(5, ge=0)
+    CS_EVENT_WINDOW_SECONDS: int = Field(60, ge=0)
+    CS_EVENT_WINDOW_MESSAGES: int = Field(3, ge=0)
+    CONFIG_ALERT_INTERVAL_SECONDS: int = Field(3600, ge=60)  # one staff alert per error and API this often
     LOG_LEVEL: str = "INFO"
 
     _aes = field_validator("WECHAT_AES_KEY", "WECHAT_PREVIOUS_AES_KEY")(_check_aes_key)
@@ -109,6 +127,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("WECHAT_RATE_LIMITS", mode="before")
+    @classmethod
+    def _parse_rates(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        rates: dict[str, float] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            name, sep, number = part.partition("=")
+            if not sep:
+                raise ValueError(f"expected api=calls_per_second, got {part!r}")
+            rates[name.strip()] = float(number)
+        return rates
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -84,6 +84,9 @@ def test_crisis_reply_is_immediate_and_gives_the_lines(wechat: WeChatPusher, app
 def test_staff_on_duty_are_alerted(make_app: AppFactory, fake_wechat: FakeWeChat) -> None:
     app = make_app(STAFF_ALERT_OPENIDS="o_staff_1,o_staff_2")
     pusher = WeChatPusher(app.test_client(), TOKEN, APPID, AES_KEY)
+    # Customer-service messages reach only people who wrote to the account lately: staff on duty check in.
+    for staff in ("o_staff_1", "o_staff_2"):
+        pusher.text("值班签到", openid=staff)
     pusher.text("我爸又在打我，我好怕", openid="o_abuse")
     sent = fake_wechat.wait_for_sends(2)
     assert sorted(m["touser"] for m in sent) == ["o_staff_1", "o_staff_2"]

@@ -1,0 +1,217 @@
+"""The call path shared by the Official Account and miniprogram clients.
+
+Per call: the quota stop and the shared rate limit are checked, the shared token attached, the answer
+classified by the error policy table (`errors.POLICY`), and the retries applied — all bounded:
+- token rejected (40001/40014/42001): drop the token if it is still the one that failed, refresh, retry once;
+- busy (-1) or no connection: up to `retry_attempts` more tries with backoff;
+- WeChat's minute limit (45011): one more try after a short pause, then hand back `retry_after`;
+- a send whose request went out but timed out is not retried here: it may have been delivered.
+wechatpy's client is not used for this path: its `auto_retry` recurses without bound on token errors and its
+token storage cannot compare-and-delete, which is what sharing a token between processes needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import requests
+from redis import Redis
+from requests.adapters import HTTPAdapter
+
+from bot.wechat.errors import POLICY, ErrorKind, SendResult, WeChatAPIError, classify
+from bot.wechat.limits import QuotaStop, RateLimiter
+from bot.wechat.tokens import TokenStore
+
+log = logging.getLogger(__name__)
+
+ConfigAlert = Callable[[SendResult], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 2  # extra tries for busy / connection failures
+    backoff: float = 0.2  # seconds, doubled per try
+    rate_pause: float = 1.0  # pause before the one retry after 45011
+
+
+def new_session(pool: int = 32) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class WeChatAPI:
+    """One app (appid + secret) talking to `base`; subclasses add the calls the product uses."""
+
+    def __init__(
+        self,
+        base: str,
+        appid: str,
+        secret: str,
+        *,
+        redis: Redis,
+        key_prefix: str,
+        token_margin: float,
+        rates: dict[str, float],
+        rate_max_wait: float,
+        retry: RetryPolicy,
+        timeout: float,
+        on_config_error: ConfigAlert | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        """`key_prefix` namespaces this app's shared state in Redis (token, rate buckets, quota stops)."""
+        self.base = base.rstrip("/")
+        self.appid = appid
+        self.secret = secret
+        self.retry = retry
+        self.timeout = timeout
+        self.on_config_error = on_config_error
+        self.session = session or new_session()
+        self.tokens = TokenStore(redis, key_prefix + "token", self.fetch_token, token_margin)
+        self.limiter = RateLimiter(redis, key_prefix + "rate:", rates, rate_max_wait)
+        self.quota = QuotaStop(redis, key_prefix + "quota:")
+
+    # -- token ----------------------------------------------------------------------------------------
+    def fetch_token(self) -> tuple[str, int]:
+        """`stable_token` without force: WeChat hands every caller the same token until it nears expiry."""
+        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
+        result = self._http(
+            "stable_token", "POST", "/cgi-bin/stable_token", json={**body, "force_refresh": False}
+        )
+        if not result.ok or "access_token" not in result.data:
+            self._report(result)
+            raise WeChatAPIError(result)
+        return str(result.data["access_token"]), int(result.data.get("expires_in", 7200))
+
+    def access_token(self) -> str:
+        return self.tokens.get()
+
+    # -- the call path --------------------------------------------------------------------------------
+    def call(
+        self,
+        api: str,
+        path: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        method: str = "POST",
+        params: dict[str, str] | None = None,
+        with_token: bool = True,
+        is_send: bool = False,
+    ) -> SendResult:
+        """One logical call with the bounded retries above; never raises for WeChat or network errors."""
+        stopped = self.quota.stopped_for(api)
+        if stopped:
+            return SendResult(
+                api, ErrorKind.QUOTA, 45009, "daily quota used up", retry_after=stopped, local=True
+            )
+        wait = self.limiter.acquire(api)
+        if wait:
+            return SendResult(
+                api, ErrorKind.RATE_LIMITED, None, "local rate limit", retry_after=wait, local=True
+            )
+
+        token_retried = rate_retried = False
+        busy_tries = 0
+        while True:
+            token = ""
+            query = dict(params or {})
+            if with_token:
+                try:
+                    token = self.access_token()
+                except WeChatAPIError as exc:
+                    return exc.result
+                except (requests.RequestException, ValueError) as exc:
+                    return SendResult(api, ErrorKind.RETRYABLE, None, f"token fetch failed: {exc}")
+                query["access_token"] = token
+            result = self._http(api, method, path, params=query, json=payload, is_send=is_send)
+
+            if result.kind is ErrorKind.TOKEN and with_token and not token_retried:
+                token_retried = True
+                log.warning("%s: access_token rejected (%s); refreshing once", api, result.errcode)
+                self.tokens.invalidate(token)
+                continue
+            retry_busy = result.kind is ErrorKind.RETRYABLE and not result.maybe_delivered
+            if retry_busy and busy_tries < self.retry.attempts:
+                time.sleep(self.retry.backoff * (2**busy_tries))
+                busy_tries += 1
+                continue
+            if result.kind is ErrorKind.RATE_LIMITED and not rate_retried:
+                rate_retried = True
+                time.sleep(self.retry.rate_pause)
+                continue
+            if result.kind is ErrorKind.RATE_LIMITED:
+                return _with(result, retry_after=60.0 - time.time() % 60)  # WeChat's limit is per minute
+            if result.kind is ErrorKind.QUOTA:
+                return _with(result, retry_after=self.quota.stop(api))
+            self._report(result)
+            return result
+
+    def query(
+        self, api: str, path: str, payload: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A call whose answer we need: the data on success, `WeChatAPIError` otherwise."""
+        result = self.call(api, path, payload, **kwargs)
+        if not result.ok:
+            raise WeChatAPIError(result)
+        return result.data
+
+    def _http(
+        self,
+        api: str,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        is_send: bool = False,
+    ) -> SendResult:
+        try:
+            resp = self.session.request(
+                method, self.base + path, params=params, json=json, timeout=self.timeout
+            )
+            data = resp.json()
+        except requests.ConnectTimeout as exc:
+            return SendResult(api, ErrorKind.RETRYABLE, None, f"connect timeout: {exc}")
+        except requests.Timeout as exc:
+            # The request went out; WeChat may have acted on it before we stopped waiting.
+            return SendResult(api, ErrorKind.RETRYABLE, None, f"timeout: {exc}", maybe_delivered=is_send)
+        except requests.ConnectionError as exc:
+            return SendResult(
+                api, ErrorKind.RETRYABLE, None, f"connection failed: {exc}", maybe_delivered=is_send
+            )
+        except ValueError:
+            return SendResult(api, ErrorKind.RETRYABLE, None, f"HTTP {resp.status_code}: not JSON")
+        if not isinstance(data, dict):
+            return SendResult(api, ErrorKind.REJECTED, None, "answer is not a JSON object")
+        errcode = int(data.get("errcode", 0) or 0)
+        policy = POLICY.get(errcode)
+        errmsg = str(data.get("errmsg") or (policy.meaning if policy else ""))
+        msgid = data.get("msgid")
+        return SendResult(
+            api,
+            classify(errcode),
+            errcode,
+            errmsg,
+            msgid=str(msgid) if msgid is not None else None,
+            data=data,
+        )
+
+    def _report(self, result: SendResult) -> None:
+        if result.kind is ErrorKind.CONFIG:
+            log.error("%s: configuration error %s %s", result.api, result.errcode, result.errmsg)
+            if self.on_config_error is not None:
+                try:
+                    self.on_config_error(result)
+                except Exception:  # an alert must never turn into the caller's failure
+                    log.exception("could not raise the configuration alert")
+        elif not result.ok:
+            log.warning("%s: %s %s (%s)", result.api, result.errcode, result.errmsg, result.kind)
+
+
+def _with(result: SendResult, **changes: Any) -> SendResult:
+    return replace(result, **changes)

@@ -138,3 +138,6 @@ def menu_sync_command() -> None:
 def init_app(app: Flask) -> None:
     for group in (messages_cli, intents_cli, content_cli, menu_cli):
         app.cli.add_command(group)
+    from sandbox import cli as sandbox_cli  # the sandbox imports bot: register it late
+
+    sandbox_cli.init_app(app)

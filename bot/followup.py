@@ -33,6 +33,15 @@ class FollowUps:
     def send(self, openid: str, reply: Reply | None) -> None:
         self.pool.submit(self._run, openid, lambda: reply)
 
+    def typing(self, openid: str) -> None:
+        """Shows "对方正在输入" while a late answer is prepared (allowed right after a message)."""
+        self.pool.submit(self._typing, openid)
+
+    def _typing(self, openid: str) -> None:
+        result = self.client.typing(openid, on=True)
+        if not result.ok:
+            log.info("typing indicator for %s not shown: %s", openid[:6] + "…", result.errmsg)
+
     def _run(self, openid: str, work: Callable[[], Reply | None]) -> None:
         with self.app.app_context():
             try:

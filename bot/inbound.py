@@ -187,6 +187,7 @@ class InboundProcessor:
         except FutureTimeout:
             log.warning("handler for %s overran the reply budget; answering later", ctx.message.dedup_key)
             future.add_done_callback(lambda f: self._late_answer(f, ctx, conv_key))
+            self.followups.typing(ctx.openid)
             return None
 
     def _in_app(self, call: Call) -> Reply:

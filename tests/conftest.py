@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from bot import create_app
 from bot.extensions import db, get_redis
-from tests.fake_wechat import FakeWeChat
+from sandbox import AppCredentials, SandboxConfig, SandboxServer
 from tests.wechat_factory import WeChatPusher
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -32,6 +32,9 @@ CORPUS_DIR = Path(
 
 TOKEN = "test-token"
 APPID = "wxtestappid000001"
+SECRET = "test-secret"
+MP_APPID = "wxtestminiprog01"
+MP_SECRET = "test-mp-secret"
 AES_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode().rstrip("=")
 OLD_AES_KEY = base64.b64encode(b"fedcba9876543210fedcba9876543210").decode().rstrip("=")
 
@@ -98,28 +101,41 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def fake_wechat() -> Iterator[FakeWeChat]:
-    server = FakeWeChat().start()
-    yield server
-    server.stop()
+def sandbox_server() -> Iterator[SandboxServer]:
+    """WeChat's servers, faked on localhost for the whole session: the only thing the tests mock."""
+    config = SandboxConfig(
+        apps={APPID: AppCredentials(SECRET, "oa"), MP_APPID: AppCredentials(MP_SECRET, "mp")},
+        webhook_token=TOKEN,
+        webhook_aes_key=AES_KEY,
+        oa_appid=APPID,
+    )
+    with SandboxServer(config) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    sandbox_server.state.reset()
+    return sandbox_server
 
 
 AppFactory = Callable[..., Flask]
 
 
 @pytest.fixture
-def make_app(database_url: str, fake_wechat: FakeWeChat) -> Iterator[AppFactory]:
+def make_app(database_url: str, sandbox: SandboxServer) -> Iterator[AppFactory]:
     apps: list[Flask] = []
-    fake_wechat.reset()
 
     def factory(**overrides: Any) -> Flask:
         settings: dict[str, Any] = {
             "APP_ENV": "test",
             "WECHAT_TOKEN": TOKEN,
             "WECHAT_APPID": APPID,
-            "WECHAT_SECRET": "test-secret",
+            "WECHAT_SECRET": SECRET,
             "WECHAT_AES_KEY": AES_KEY,
-            "WECHAT_API_BASE": fake_wechat.url,
+            "WECHAT_API_BASE": sandbox.url,
+            "MINIPROGRAM_APPID": MP_APPID,
+            "MINIPROGRAM_SECRET": MP_SECRET,
             "DATABASE_URL": database_url,
             "REDIS_URL": REDIS_URL if HAVE_REDIS else None,
             "REDIS_PREFIX": f"test:{uuid.uuid4().hex[:10]}:",
@@ -166,8 +182,8 @@ def client(app: Flask) -> Any:
 
 
 @pytest.fixture
-def wechat(client: Any) -> WeChatPusher:
-    return WeChatPusher(client, TOKEN, APPID, AES_KEY)
+def wechat(client: Any, sandbox: SandboxServer) -> WeChatPusher:
+    return WeChatPusher(client, TOKEN, APPID, AES_KEY, sandbox=sandbox)
 
 
 def message_log_rows(app: Flask) -> list[dict[str, Any]]:

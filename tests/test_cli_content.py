@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 
 from bot import content
-from tests.fake_wechat import FakeWeChat
+from bot.wechat.errors import WeChatAPIError
+from sandbox import SandboxServer
 
 EVAL = Path(__file__).resolve().parents[1] / "content" / "eval" / "intents_eval.csv"
 
@@ -112,11 +113,18 @@ def test_content_edits_apply_without_restart_in_development(make_app, scratch_co
     assert "新的小助手" in pusher.text("你好").text
 
 
-def test_menu_show_and_sync(app: Flask, fake_wechat: FakeWeChat) -> None:
+def test_menu_show_and_sync(app: Flask, sandbox: SandboxServer) -> None:
     code, out = _run(app, "menu", "show")
     assert code == 0 and '"button"' in out and "TRAINEESHIP" in out
     code, out = _run(app, "menu", "sync")
     assert code == 0, out
-    assert fake_wechat.menu is not None
-    names = [b["name"] for b in fake_wechat.menu["button"]]
+    assert sandbox.state.menu is not None
+    names = [b["name"] for b in sandbox.state.menu["button"]]
     assert names == ["青年服务", "12355", "我的"]
+    # WeChat's own validation applies: a name over 16 bytes is refused and the command says so.
+    sandbox.state.menu = None
+    menu = {"button": [{"type": "click", "name": "一个非常非常长的菜单名字", "key": "X"}]}
+    client = app.extensions["wechat_client"]
+    with pytest.raises(WeChatAPIError) as err:
+        client.create_menu(menu)
+    assert err.value.errcode == 40018 and sandbox.state.menu is None

@@ -12,8 +12,8 @@ from flask import Flask
 from bot.dialogue.crisis import detect
 from bot.dialogue.normalise import normalise
 from handlers import HANDLERS
+from sandbox import SandboxServer
 from tests.conftest import AES_KEY, APPID, TOKEN, AppFactory, help_cases_for, wait_for_cases
-from tests.fake_wechat import FakeWeChat
 from tests.wechat_factory import WeChatPusher, message_xml, next_msg_id
 
 REGRESSION = Path(__file__).parent / "data" / "crisis_regression.csv"
@@ -81,15 +81,17 @@ def test_crisis_reply_is_immediate_and_gives_the_lines(wechat: WeChatPusher, app
     assert texts[-1] == "我真的不想活了" and "你好" in texts
 
 
-def test_staff_on_duty_are_alerted(make_app: AppFactory, fake_wechat: FakeWeChat) -> None:
-    app = make_app(STAFF_ALERT_OPENIDS="o_staff_1,o_staff_2")
-    pusher = WeChatPusher(app.test_client(), TOKEN, APPID, AES_KEY)
+def test_staff_on_duty_are_alerted(make_app: AppFactory, sandbox: SandboxServer) -> None:
+    app = make_app(STAFF_ALERT_OPENIDS="o_staff_1,o_staff_2,o_staff_away")
+    pusher = WeChatPusher(app.test_client(), TOKEN, APPID, AES_KEY, sandbox=sandbox)
     # Customer-service messages reach only people who wrote to the account lately: staff on duty check in.
     for staff in ("o_staff_1", "o_staff_2"):
         pusher.text("值班签到", openid=staff)
     pusher.text("我爸又在打我，我好怕", openid="o_abuse")
-    sent = fake_wechat.wait_for_sends(2)
+    sent = [m.payload for m in sandbox.state.wait_for_sent(2, api="custom_send")]
     assert sorted(m["touser"] for m in sent) == ["o_staff_1", "o_staff_2"]
+    # Staff who have not written lately are outside the window: not attempted (the case waits in the console).
+    assert sandbox.state.sent(openid="o_staff_away") == []
     # The alert names the case, not the young person's words.
     assert all("紧急" in m["text"]["content"] and "打我" not in m["text"]["content"] for m in sent)
 

@@ -1,47 +1,47 @@
-"""Builds pushes the way WeChat does (signatures, AES envelopes) and opens the replies."""
+"""Builds pushes the way WeChat does (signatures, AES envelopes) and opens the replies.
+
+The protocol itself lives in `sandbox/pusher.py`, shared with the chat simulator; this module keeps the
+shapes the tests use: a Flask test client or a real socket, and failures as assertion errors.
+"""
 
 from __future__ import annotations
 
-import itertools
-import os
-import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 from bot.wechat.crypto import MessageCrypto
-from bot.wechat.replies import cdata
-from bot.wechat.signature import sign
+from sandbox import pusher as protocol
+from sandbox.pusher import next_msg_id
 
-_ids = itertools.count(int(time.time() * 1000) % 10**12)
+if TYPE_CHECKING:
+    from sandbox import SandboxServer
 
+__all__ = [
+    "Reply",
+    "WeChatPusher",
+    "event_xml",
+    "message_xml",
+    "next_msg_id",
+    "parse_reply",
+    "text_xml",
+]
 
-def next_msg_id() -> str:
-    return str(next(_ids))
+ORIGINAL_ID = "gh_test"
 
 
 def message_xml(msg_type: str, openid: str = "o_user", create_time: int | None = None, **fields: Any) -> str:
     """Plaintext push XML. `fields` become elements; strings go in CDATA, ints stay bare like WeChat's."""
-    parts = [
-        f"<ToUserName>{cdata('gh_test')}</ToUserName>",
-        f"<FromUserName>{cdata(openid)}</FromUserName>",
-        f"<CreateTime>{create_time or int(time.time())}</CreateTime>",
-        f"<MsgType>{cdata(msg_type)}</MsgType>",
-    ]
-    for name, value in fields.items():
-        if value is None:
-            continue
-        parts.append(f"<{name}>{value if isinstance(value, int) else cdata(str(value))}</{name}>")
-    return "<xml>" + "".join(parts) + "</xml>"
+    return protocol.push_xml(msg_type, openid, ORIGINAL_ID, create_time, fields)
 
 
 def text_xml(content: str, openid: str = "o_user", msg_id: str | None = None) -> str:
-    return message_xml("text", openid, Content=content, MsgId=msg_id or next_msg_id())
+    return protocol.text_push(openid, ORIGINAL_ID, content, msg_id)
 
 
 def event_xml(event: str, openid: str = "o_user", create_time: int | None = None, **fields: Any) -> str:
-    return message_xml("event", openid, create_time, Event=event, **fields)
+    return protocol.event_push(event, openid, ORIGINAL_ID, create_time, **fields)
 
 
 @dataclass
@@ -66,37 +66,47 @@ def parse_reply(xml: str) -> dict[str, str]:
 
 
 class WeChatPusher:
-    """Sends pushes to `/wechat` in plaintext, compatible or safe mode, signed with `token`."""
+    """Sends pushes to `/wechat` in plaintext, compatible or safe mode, signed with `token`.
 
-    def __init__(self, client: Any, token: str, appid: str, aes_key: str | None) -> None:
+    With `sandbox`, each push first does to the sandbox what the user's action does to WeChat: a message,
+    click, follow or scan opens the customer-service window, a follow or unfollow changes the follower.
+    """
+
+    def __init__(
+        self, client: Any, token: str, appid: str, aes_key: str | None, sandbox: SandboxServer | None = None
+    ) -> None:
         self.client = client
         self.token = token
         self.appid = appid
         self.crypto = MessageCrypto(aes_key, appid) if aes_key else None
+        self.sandbox = sandbox
+
+    def tell_sandbox(self, xml: str) -> None:
+        if self.sandbox is None:
+            return
+        fields = parse_reply(xml)
+        openid, msg_type, event = fields["FromUserName"], fields.get("MsgType", ""), fields.get("Event")
+        state = self.sandbox.state
+        if msg_type == "event" and event == "unsubscribe":
+            if state.follower(openid) is not None:
+                state.unfollow(openid)
+            return
+        follower = state.follower(openid)
+        if follower is None or (event == "subscribe" and not follower.following):
+            state.follow(openid)  # only followers can write to the account
+        kind = protocol.window_kind(msg_type, event)
+        if kind is not None:
+            state.user_interacted(openid, kind)
 
     def query(self, timestamp: str | None = None, nonce: str | None = None, **extra: str) -> dict[str, str]:
-        timestamp = timestamp or str(int(time.time()))
-        nonce = nonce or os.urandom(4).hex()
-        return {
-            "signature": sign(self.token, timestamp, nonce),
-            "timestamp": timestamp,
-            "nonce": nonce,
-            **extra,
-        }
+        return protocol.signed_query(self.token, timestamp, nonce, **extra)
 
     def envelope(
         self, xml: str, compatible: bool = False, crypto: MessageCrypto | None = None
     ) -> tuple[str, str]:
         crypto = crypto or self.crypto
         assert crypto is not None, "no AES key configured for this pusher"
-        encrypted = crypto.encrypt(xml)
-        if compatible:
-            body = xml.replace("</xml>", f"<Encrypt>{cdata(encrypted)}</Encrypt></xml>")
-        else:
-            body = (
-                f"<xml><ToUserName>{cdata('gh_test')}</ToUserName><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
-            )
-        return body, encrypted
+        return protocol.envelope(xml, crypto, ORIGINAL_ID, compatible=compatible)
 
     def post_raw(self, body: bytes | str, query: dict[str, str]) -> Any:
         return self.client.post(
@@ -106,14 +116,14 @@ class WeChatPusher:
     def push(
         self, xml: str, mode: str = "plain", crypto: MessageCrypto | None = None, **query_extra: str
     ) -> Reply:
+        self.tell_sandbox(xml)
         if mode == "plain":
             resp = self.post_raw(xml, self.query(**query_extra))
         else:
             body, encrypted = self.envelope(xml, compatible=(mode == "compatible"), crypto=crypto)
-            q = self.query(**query_extra)
-            q["encrypt_type"] = "aes"
-            q["msg_signature"] = sign(self.token, q["timestamp"], q["nonce"], encrypted)
-            resp = self.post_raw(body, q)
+            resp = self.post_raw(
+                body, protocol.sealed_query(self.query(**query_extra), self.token, encrypted)
+            )
         return self.open_reply(resp, encrypted_mode=(mode != "plain"), crypto=crypto)
 
     def open_reply(self, resp: Any, encrypted_mode: bool, crypto: MessageCrypto | None = None) -> Reply:
@@ -123,17 +133,15 @@ class WeChatPusher:
         reply = Reply(status, ctype, raw)
         if status != 200 or raw == "success":
             return reply
-        outer = parse_reply(raw)
-        if encrypted_mode:
-            crypto = crypto or self.crypto
-            assert crypto is not None
-            expected = sign(self.token, outer["TimeStamp"], outer["Nonce"], outer["Encrypt"])
-            assert outer["MsgSignature"] == expected, "reply MsgSignature does not verify"
-            inner = crypto.decrypt(outer["Encrypt"])
-            reply.raw = inner
-            reply.fields = parse_reply(inner)
-        else:
-            reply.fields = outer
+        if not encrypted_mode:
+            reply.fields = parse_reply(raw)
+            return reply
+        crypto = crypto or self.crypto
+        assert crypto is not None
+        try:
+            reply.raw, reply.fields = protocol.open_reply(raw, self.token, crypto, require_encrypted=True)
+        except protocol.ReplyError as exc:
+            raise AssertionError(str(exc)) from exc
         return reply
 
     def text(

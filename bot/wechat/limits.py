@@ -14,7 +14,8 @@ from redis import Redis
 
 from bot.redis_batch import Commands
 
-# GCRA (a token bucket kept as one timestamp): returns 0 when a call may go now, else milliseconds to wait.
+# GCRA (a token bucket kept as one timestamp; `burst` calls may go at once): returns 0 when a call may go
+# now, else the milliseconds to wait.
 # The time comes from the caller so that the script stays deterministic on every Redis version.
 _GCRA = """
 local now = tonumber(ARGV[1])
@@ -22,7 +23,7 @@ local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local allow_at = tat - burst * interval
+local allow_at = tat - (burst - 1) * interval
 if now < allow_at then return math.ceil(allow_at - now) end
 local new_tat = tat + interval
 redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now) + 1000)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox import checks, values
+from bot.wechat import values
+from sandbox import checks
 from sandbox.errcodes import error, ok
 from sandbox.state import SandboxState
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import requests
 
+from bot.wechat import values as wx_values
 from sandbox import AppCredentials, SandboxConfig, SandboxServer, SandboxState
-from sandbox import values as wx_values
 
 OA, OA_SECRET = "wx_sandbox_oa_0001", "oa-secret"
 MP, MP_SECRET = "wx_sandbox_mp_0001", "mp-secret"

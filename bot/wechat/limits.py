@@ -93,24 +93,37 @@ class RateLimiter:
 
 
 class QuotaStop:
-    """After 45009 an API is stopped until midnight China time, when WeChat resets daily quotas."""
+    """After 45009 an API is stopped until midnight China time, when WeChat resets daily quotas.
 
-    def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float] = time.time) -> None:
+    Each process looks the stop up at most once per `recheck` seconds: a stop set by another process is
+    seen that much later, and the calls in between get 45009 from WeChat and stop themselves.
+    """
+
+    def __init__(
+        self, redis: Redis, prefix: str, clock: Callable[[], float] = time.time, recheck: float = 1.0
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.clock = clock
+        self.recheck = recheck
+        self._seen: dict[str, tuple[float, float]] = {}  # api -> (looked up at, stopped until)
 
     def stop(self, api: str) -> float:
         now = datetime.fromtimestamp(self.clock(), UTC).astimezone(CHINA)
         midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         seconds = max(int((midnight - now).total_seconds()), 1)
         self.redis.set(self.prefix + api, midnight.isoformat(), ex=seconds)
+        self._seen[api] = (time.monotonic(), self.clock() + seconds)
         return float(seconds)
 
     def stopped_for(self, api: str) -> float:
         """Seconds until the API may be used again; 0 when it is not stopped."""
-        ttl = self.redis.ttl(self.prefix + api)
-        return float(ttl) if ttl and ttl > 0 else 0.0
+        seen = self._seen.get(api)
+        if seen is None or time.monotonic() - seen[0] >= self.recheck:
+            ttl = self.redis.ttl(self.prefix + api)
+            seen = (time.monotonic(), self.clock() + (ttl if ttl and ttl > 0 else 0))
+            self._seen[api] = seen
+        return max(seen[1] - self.clock(), 0.0)
 
 
 class CustomerServiceWindow:

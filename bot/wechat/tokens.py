@@ -66,6 +66,9 @@ class TokenStore:
         self.refresh_margin = refresh_margin
         self.lock_timeout = lock_timeout
         self.clock = clock
+        # This process's copy: valid until its refresh time whoever refreshes, because stable_token keeps
+        # the previous token alive until it expires. Saves a Redis round trip per call.
+        self._local: CachedToken | None = None
         self._drop = redis.register_script(_DROP_IF_SAME)
         self._release = redis.register_script(_RELEASE_LOCK)
 
@@ -74,9 +77,13 @@ class TokenStore:
 
     def get(self) -> str:
         """A valid token, refreshing it if it is due; at most one process fetches at a time."""
+        local = self._local
+        if local is not None and self.clock() < local.refresh_at:
+            return local.token
         current = self.cached()
         now = self.clock()
         if current and now < current.refresh_at:
+            self._local = current
             return current.token
         if current and now < current.expires_at:
             # Due for refresh but still valid: refresh if nobody else is, otherwise keep using it.
@@ -95,6 +102,9 @@ class TokenStore:
 
     def invalidate(self, failed: str) -> bool:
         """Drop the cached token only if it is still `failed`."""
+        local = self._local
+        if local is not None and local.token == failed:
+            self._local = None
         return bool(self._drop(keys=[self.key], args=[failed]))
 
     def _refresh(self, wait: bool, stale: CachedToken | None) -> CachedToken | None:
@@ -115,7 +125,9 @@ class TokenStore:
             current = self.cached()
             if current and current != stale and self.clock() < current.refresh_at:
                 return current  # refreshed by the process that held the lock before us
-            return self._store(*self.fetch(), previous=current)
+            fresh = self._store(*self.fetch(), previous=current)
+            self._local = fresh
+            return fresh
         finally:
             self._release(keys=[self.lock_key], args=[owner])
 

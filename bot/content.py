@@ -27,7 +27,7 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "crisis": set(),
     "crisis_followup": set(),
     "staff_crisis_alert": {"case_id", "category"},
-    "staff_config_alert": {"api", "errcode", "meaning"},
+    "staff_config_alert": {"appid", "api", "errcode", "meaning"},
     "help_12355": {"guidance", "hours_12355"},
     "help_12355_general": set(),
     "callback_intro": set(),

@@ -27,6 +27,7 @@ from bot.extensions import RedisExtension
 from bot.followup import FollowUps
 from bot.redis_batch import Batch
 from bot.settings import Settings
+from bot.wechat.limits import WINDOW_EVENTS
 from bot.wechat.messages import InboundMessage
 from bot.wechat.replies import MAX_TEXT_BYTES, FollowUp, Reply, Success, Text, split_text
 from services.message_log import entry_for
@@ -34,8 +35,6 @@ from services.message_log import entry_for
 log = logging.getLogger(__name__)
 
 PENDING = b"\x00pending"
-# Events after which WeChat allows a few customer-service messages (a menu click, a follow, a scan).
-WINDOW_EVENTS = frozenset({"CLICK", "VIEW", "subscribe", "SCAN"})
 SUCCESS = "success"
 RETRY_POLL_SECONDS = 0.02
 
@@ -88,10 +87,8 @@ class InboundProcessor:
             Batch().set(dedup_key, PENDING, nx=True, ex=self.settings.DEDUP_PENDING_TTL_SECONDS).get(conv_key)
         )
         # What the user just did decides whether we may send them customer-service messages.
-        if not msg.is_event:
-            self.window.open_into(batch, msg.from_user, by_message=True)
-        elif msg.event in WINDOW_EVENTS:
-            self.window.open_into(batch, msg.from_user, by_message=False)
+        if not msg.is_event or msg.event in WINDOW_EVENTS:
+            self.window.open_into(batch, msg.from_user, msg.dedup_key, by_message=not msg.is_event)
         elif msg.event == "unsubscribe":
             self.window.close_into(batch, msg.from_user)
         if self.buffered:

@@ -36,6 +36,7 @@ class Commands(Protocol):
     def lpush(self, name: str, *values: Arg) -> Any: ...
     def ltrim(self, name: str, start: int, end: int) -> Any: ...
     def expire(self, name: str, time: int) -> Any: ...
+    def eval(self, script: str, numkeys: int, *keys_and_args: Arg) -> Any: ...
 
 
 class Batch:
@@ -71,6 +72,9 @@ class Batch:
 
     def expire(self, name: str, time: int) -> Batch:
         return self._add("EXPIRE", name, time)
+
+    def eval(self, script: str, numkeys: int, *keys_and_args: Arg) -> Batch:
+        return self._add("EVAL", script, numkeys, *keys_and_args)
 
     def __len__(self) -> int:
         return len(self._parts)

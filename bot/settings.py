@@ -112,9 +112,9 @@ class Settings(BaseSettings):
     WECHAT_RATE_MAX_WAIT_SECONDS: float = Field(2.0, ge=0)
     # The customer-service window, as WeChat allows it today: sends after a user message / after a click,
     # follow or scan.
-    CS_WINDOW_SECONDS: int = Field(48 * 3600, ge=0)
+    CS_WINDOW_SECONDS: int = Field(48 * 3600, ge=1)
     CS_WINDOW_MESSAGES: int = Field(5, ge=0)
-    CS_EVENT_WINDOW_SECONDS: int = Field(60, ge=0)
+    CS_EVENT_WINDOW_SECONDS: int = Field(60, ge=1)
     CS_EVENT_WINDOW_MESSAGES: int = Field(3, ge=0)
     CONFIG_ALERT_INTERVAL_SECONDS: int = Field(3600, ge=60)  # one staff alert per error and API this often
     LOG_LEVEL: str = "INFO"

@@ -1,7 +1,9 @@
 """Tells staff on duty when WeChat says our configuration is wrong (bad template, page, permission).
 
-Such errors repeat for every recipient of a broadcast, so each (API, error code) alerts at most once per
-CONFIG_ALERT_INTERVAL_SECONDS. The latest alerts are also kept in Redis for the console.
+Such errors repeat for every recipient of a broadcast, so each (app, API, error code) alerts at most once per
+CONFIG_ALERT_INTERVAL_SECONDS. The alert goes to staff on duty as a customer-service message, which reaches
+only those inside their own window; every alert is therefore also logged at CRITICAL and kept in Redis for
+the console, and errors that make any send impossible (a wrong app secret) can only be seen there.
 """
 
 from __future__ import annotations
@@ -31,14 +33,23 @@ class ConfigAlerts:
         self.rx = rx
         self.followups: FollowUps | None = None  # wired after the follow-up pool exists
 
-    def __call__(self, result: SendResult) -> None:
+    def __call__(self, appid: str, result: SendResult) -> None:
+        log.critical(
+            "WeChat configuration error for %s: %s %s %s", appid, result.api, result.errcode, result.errmsg
+        )
         client = self.rx.client
         assert client is not None
-        once = self.rx.key("alert", "config", result.api, str(result.errcode))
+        once = self.rx.key("alert", "config", appid, result.api, str(result.errcode))
         try:
             if not client.set(once, "1", nx=True, ex=self.settings.CONFIG_ALERT_INTERVAL_SECONDS):
                 return
-            entry = {"at": time.time(), "api": result.api, "errcode": result.errcode, "errmsg": result.errmsg}
+            entry = {
+                "at": time.time(),
+                "appid": appid,
+                "api": result.api,
+                "errcode": result.errcode,
+                "errmsg": result.errmsg,
+            }
             client.lpush(self.rx.key(RECENT), json.dumps(entry, ensure_ascii=False))
             client.ltrim(self.rx.key(RECENT), 0, KEEP - 1)
         except RedisError as exc:
@@ -48,6 +59,7 @@ class ConfigAlerts:
         policy = POLICY.get(result.errcode or 0)
         message = text(
             "staff_config_alert",
+            appid=appid,
             api=result.api,
             errcode=str(result.errcode),
             meaning=policy.meaning if policy else result.errmsg,

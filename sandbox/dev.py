@@ -71,14 +71,6 @@ def sync_menu(app: Flask) -> None:
         log.warning("menu sync to the sandbox failed: %s", exc)
 
 
-def start_background_work(app: Flask) -> None:
-    """Work that runs beside the web server in development.
-
-    The app starts its own threads (handlers, follow-ups, the message-log flusher) in create_app, and no
-    scheduler exists yet, so there is nothing more to start here; a scheduler belongs in this function.
-    """
-
-
 def main() -> None:
     bot_port = _port("PORT", 5000)
     sandbox_port = _port("SANDBOX_PORT", 5001)
@@ -105,7 +97,6 @@ def main() -> None:
         raise SystemExit(f"端口 {sandbox_port} 无法使用 ({exc}); set SANDBOX_PORT to another port") from None
     if uses_sandbox:
         sync_menu(app)
-    start_background_work(app)
     # Both servers log through werkzeug's logger; only the sandbox's polling is filtered out.
     logging.getLogger("werkzeug").addFilter(QuietSimulatorPolls())
 

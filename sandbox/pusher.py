@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 import requests
 
 from bot.wechat.crypto import CryptoError, MessageCrypto
+from bot.wechat.limits import WINDOW_EVENTS
 from bot.wechat.replies import cdata
 from bot.wechat.signature import sign
 
@@ -102,11 +103,6 @@ def subscribe_popup_push(
         for template_id, status in decisions
     )
     return event_push("subscribe_msg_popup_event", openid, original_id, SubscribeMsgPopupEvent=RawXML(items))
-
-
-# WeChat opens the customer-service window for a user's message, and for these events (a menu click, a
-# follow, a scan); VIEW, unsubscribe and subscription popups open nothing.
-WINDOW_EVENTS = frozenset({"subscribe", "SCAN", "CLICK", "scancode_push", "scancode_waitmsg"})
 
 
 def window_kind(msg_type: str, event: str | None = None) -> Literal["message", "event"] | None:

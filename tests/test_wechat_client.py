@@ -15,8 +15,10 @@ from flask import Flask
 
 from bot.wechat.accounts import Article, MiniprogramClient, OfficialAccountClient
 from bot.wechat.errors import ErrorKind, WeChatAPIError
+from bot.wechat.replies import Text
 from sandbox import SandboxServer
-from tests.conftest import APPID, MP_APPID, REDIS_URL, AppFactory, needs_redis
+from tests.conftest import AES_KEY, APPID, MP_APPID, REDIS_URL, TOKEN, AppFactory, needs_redis
+from tests.wechat_factory import WeChatPusher, event_xml
 
 FAST = {"WECHAT_RETRY_BACKOFF_SECONDS": 0.01, "WECHAT_RATE_PAUSE_SECONDS": 0.05}
 
@@ -40,8 +42,7 @@ def follower_in_window(sandbox: SandboxServer, oa: OfficialAccountClient, openid
     """A follower who just wrote to the account, as both WeChat (the sandbox) and our client know it."""
     sandbox.state.add_follower(openid=openid)
     sandbox.state.user_interacted(openid, "message")
-    client = oa.window.redis
-    client.set(oa.window.key(openid), f"{time.time() + 3600:.0f}:5", ex=3600)
+    oa.window.open(openid, f"m:test-{openid}", by_message=True)
     return openid
 
 
@@ -328,9 +329,6 @@ def test_rate_limit_hands_the_call_back_when_the_wait_is_too_long(
 def test_customer_service_window_follows_the_user(
     sandbox: SandboxServer, app: Flask, oa: OfficialAccountClient
 ) -> None:
-    from tests.conftest import AES_KEY, TOKEN
-    from tests.wechat_factory import WeChatPusher, event_xml
-
     pusher = WeChatPusher(app.test_client(), TOKEN, APPID, AES_KEY, sandbox=sandbox)
     sandbox.state.add_follower(openid="o_window")
     assert oa.send_text("o_window", "还没说过话").local  # refused here, WeChat is not asked
@@ -381,3 +379,90 @@ def test_miniprogram_subscribe_message_spends_a_credit(sandbox: SandboxServer, m
     assert mp.send_subscribe_message("o_mp_sub", "tmpl_activity_reminder", data, page="pages/a").ok
     again = mp.send_subscribe_message("o_mp_sub", "tmpl_activity_reminder", data)
     assert again.kind is ErrorKind.RECIPIENT and again.errcode == 43101
+
+
+# -- failures of our own side ------------------------------------------------------------------------------
+def test_calls_never_raise_when_redis_is_down(sandbox: SandboxServer, make_app: AppFactory) -> None:
+    app = make_app(REDIS_URL="redis://127.0.0.1:6390/0", **FAST)  # nobody listens there
+    sandbox.state.add_follower(openid="o_no_redis")
+    result = app.extensions["wechat_client"].send_text("o_no_redis", "你好")
+    # Without the token store there is no token: a clear result, not an exception.
+    assert result.kind is ErrorKind.RETRYABLE and "token store" in result.errmsg
+    assert calls(sandbox, "custom_send") == 0
+
+
+def test_secrets_stay_out_of_errors_and_bad_urls_give_results(make_app: AppFactory) -> None:
+    app = make_app(WECHAT_API_BASE="http://127.0.0.1:9", MINIPROGRAM_SECRET="TOPSECRET", **FAST)
+    with pytest.raises(WeChatAPIError) as err:
+        app.extensions["miniprogram_client"].code_to_session("any-code")
+    assert err.value.kind is ErrorKind.RETRYABLE and "TOPSECRET" not in str(err.value)
+    broken = make_app(WECHAT_API_BASE="notaurl", **FAST)
+    assert (
+        broken.extensions["wechat_client"].call("user_info", "/cgi-bin/user/info").kind is ErrorKind.RETRYABLE
+    )
+
+
+def test_gateway_error_page_on_a_send_counts_as_maybe_delivered(make_app: AppFactory) -> None:
+    from werkzeug.wrappers import Response
+
+    from tests.live_server import serving
+
+    gateway = Flask("gateway")
+    gateway.add_url_rule("/<path:p>", "any", lambda p: Response("<h1>502</h1>", 502), methods=["GET", "POST"])
+    with serving(gateway) as url:
+        app = make_app(WECHAT_API_BASE=url, **FAST)
+        oa: OfficialAccountClient = app.extensions["wechat_client"]
+        oa.tokens.redis.set(oa.tokens.key, "9999999999.000:9999999999.000:some-token")
+        oa.window.open("o_gateway", "m:gw", by_message=True)
+        result = oa.send_text("o_gateway", "你好")
+    assert result.kind is ErrorKind.RETRYABLE and result.maybe_delivered
+
+
+def test_failed_refresh_keeps_serving_with_the_current_token(
+    sandbox: SandboxServer, oa: OfficialAccountClient
+) -> None:
+    openid = follower_in_window(sandbox, oa, "o_refresh_fail")
+    assert oa.send_text(openid, "一").ok
+    first = oa.tokens.cached()
+    assert first is not None
+    oa.tokens.clock = lambda: first.refresh_at + 1  # due, still valid
+    sandbox.state.advance(first.refresh_at + 1 - time.time())
+    fault(sandbox, "stable_token", errcode=-1)
+    assert oa.send_text(openid, "二").ok
+    assert oa.tokens.cached() == first
+
+
+# -- the window, as WeChat counts it -----------------------------------------------------------------------
+def test_window_is_not_reset_by_a_retry_of_the_same_message(
+    sandbox: SandboxServer, app: Flask, oa: OfficialAccountClient
+) -> None:
+    pusher = WeChatPusher(app.test_client(), TOKEN, APPID, AES_KEY, sandbox=sandbox)
+    pusher.text("你好", openid="o_win_retry", msg_id="880001")
+    assert all(oa.send_text("o_win_retry", f"{i}").ok for i in range(5))
+    oa.window.open("o_win_retry", "m:880001", by_message=True)  # WeChat retries the push
+    assert oa.send_text("o_win_retry", "第六条").local
+
+
+def test_event_window_resets_on_each_click_and_never_shrinks_a_message_window(
+    sandbox: SandboxServer, app: Flask, oa: OfficialAccountClient
+) -> None:
+    pusher = WeChatPusher(app.test_client(), TOKEN, APPID, AES_KEY, sandbox=sandbox)
+    pusher.push(event_xml("CLICK", openid="o_win_click", EventKey="HELP_12355", create_time=1_000))
+    assert [oa.send_text("o_win_click", "x").ok for _ in range(4)] == [True, True, True, False]
+    pusher.push(event_xml("CLICK", openid="o_win_click", EventKey="HELP_12355", create_time=1_001))
+    assert oa.send_text("o_win_click", "again").ok
+    pusher.text("你好", openid="o_win_msg")
+    pusher.push(event_xml("CLICK", openid="o_win_msg", EventKey="HELP_12355"))
+    assert oa.window.remaining("o_win_msg")[0] == 5 and oa.window.remaining("o_win_msg")[1] > 3600
+    oa.window.give_back("o_win_msg")
+    assert oa.window.remaining("o_win_msg")[0] == 5  # never above the window's size
+
+
+def test_follow_up_that_meets_a_busy_wechat_is_sent_later(
+    sandbox: SandboxServer, app: Flask, oa: OfficialAccountClient
+) -> None:
+    follower_in_window(sandbox, oa, "o_later")
+    fault(sandbox, "custom_send", errcode=-1, times=3)  # the client's own three tries all fail
+    app.extensions["followups"].send("o_later", Text("稍后送达"))
+    sent = sandbox.state.wait_for_sent(4, api="custom_send", timeout=8)
+    assert [m.errcode for m in sent] == [-1, -1, -1, 0] and sent[-1].payload["text"]["content"] == "稍后送达"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from redis.exceptions import RedisError
+
 from bot.wechat.client import WeChatAPI
 from bot.wechat.errors import ErrorKind, SendResult
 from bot.wechat.limits import CustomerServiceWindow
+
+log = logging.getLogger(__name__)
 
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
 MiniprogramState = Literal["developer", "trial", "formal"]
@@ -91,17 +96,31 @@ class OfficialAccountClient(WeChatAPI):
         return self.call("typing", "/cgi-bin/message/custom/typing", payload)
 
     def _custom(self, openid: str, msgtype: str, body: dict[str, Any]) -> SendResult:
-        if not self.window.take(openid):
+        try:
+            allowed = self.window.take(openid)
+        except RedisError as exc:
+            log.error("customer-service window unknown (%s); leaving it to WeChat", exc)
+            allowed, tracked = True, False
+        else:
+            tracked = True
+        if not allowed:
             return SendResult(
                 "custom_send", ErrorKind.RECIPIENT, 45015, "customer-service window closed", local=True
             )
         payload = {"touser": openid, "msgtype": msgtype, msgtype: body}
         result = self.call("custom_send", CUSTOM_SEND, payload, is_send=True)
-        if result.errcode in (45015, 45047, 43004):
-            self.window.close(openid)  # WeChat knows better than our count
-        elif not result.ok and not result.maybe_delivered:
-            self.window.give_back(openid)
+        if tracked:
+            self._settle_window(openid, result)
         return result
+
+    def _settle_window(self, openid: str, result: SendResult) -> None:
+        try:
+            if result.errcode in (45015, 45047, 43004):
+                self.window.close(openid)  # WeChat knows better than our count
+            elif not result.ok and not result.maybe_delivered:
+                self.window.give_back(openid)
+        except RedisError as exc:
+            log.error("could not update the customer-service window: %s", exc)
 
     # -- notices outside the window -------------------------------------------------------------------
     def send_template(

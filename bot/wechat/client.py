@@ -20,7 +20,9 @@ from typing import Any
 
 import requests
 from redis import Redis
+from redis.exceptions import RedisError
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from bot.wechat.errors import POLICY, ErrorKind, SendResult, WeChatAPIError, classify
 from bot.wechat.limits import QuotaStop, RateLimiter
@@ -28,7 +30,7 @@ from bot.wechat.tokens import TokenStore
 
 log = logging.getLogger(__name__)
 
-ConfigAlert = Callable[[SendResult], None]
+ConfigAlert = Callable[[str, SendResult], None]  # (appid, result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,9 @@ class WeChatAPI:
         self.timeout = timeout
         self.on_config_error = on_config_error
         self.session = session or new_session()
-        self.tokens = TokenStore(redis, key_prefix + "token", self.fetch_token, token_margin)
+        self.tokens = TokenStore(
+            redis, key_prefix + "token", self.fetch_token, token_margin, lock_timeout=2 * timeout + 1
+        )
         self.limiter = RateLimiter(redis, key_prefix + "rate:", rates, rate_max_wait)
         self.quota = QuotaStop(redis, key_prefix + "quota:")
 
@@ -104,13 +108,18 @@ class WeChatAPI:
         with_token: bool = True,
         is_send: bool = False,
     ) -> SendResult:
-        """One logical call with the bounded retries above; never raises for WeChat or network errors."""
-        stopped = self.quota.stopped_for(api)
+        """One logical call with the bounded retries above; never raises (WeChat, network or Redis errors)."""
+        try:
+            stopped = self.quota.stopped_for(api)
+            wait = self.limiter.acquire(api) if not stopped else 0.0
+        except RedisError as exc:
+            # Without the shared bookkeeping the call still goes: WeChat enforces its own limits.
+            log.error("%s: rate/quota bookkeeping unavailable (%s); calling anyway", api, exc)
+            stopped = wait = 0.0
         if stopped:
             return SendResult(
                 api, ErrorKind.QUOTA, 45009, "daily quota used up", retry_after=stopped, local=True
             )
-        wait = self.limiter.acquire(api)
         if wait:
             return SendResult(
                 api, ErrorKind.RATE_LIMITED, None, "local rate limit", retry_after=wait, local=True
@@ -125,16 +134,20 @@ class WeChatAPI:
                 try:
                     token = self.access_token()
                 except WeChatAPIError as exc:
-                    return exc.result
-                except (requests.RequestException, ValueError) as exc:
-                    return SendResult(api, ErrorKind.RETRYABLE, None, f"token fetch failed: {exc}")
+                    failed = exc.result
+                    return replace(failed, api=api, errmsg=f"access_token: {failed.errmsg}")
+                except RedisError as exc:
+                    return SendResult(api, ErrorKind.RETRYABLE, None, f"token store: {type(exc).__name__}")
                 query["access_token"] = token
             result = self._http(api, method, path, params=query, json=payload, is_send=is_send)
 
             if result.kind is ErrorKind.TOKEN and with_token and not token_retried:
                 token_retried = True
                 log.warning("%s: access_token rejected (%s); refreshing once", api, result.errcode)
-                self.tokens.invalidate(token)
+                try:
+                    self.tokens.invalidate(token)
+                except RedisError as exc:
+                    log.error("could not drop the rejected token: %s", exc)
                 continue
             retry_busy = result.kind is ErrorKind.RETRYABLE and not result.maybe_delivered
             if retry_busy and busy_tries < self.retry.attempts:
@@ -148,7 +161,10 @@ class WeChatAPI:
             if result.kind is ErrorKind.RATE_LIMITED:
                 return _with(result, retry_after=60.0 - time.time() % 60)  # WeChat's limit is per minute
             if result.kind is ErrorKind.QUOTA:
-                return _with(result, retry_after=self.quota.stop(api))
+                try:
+                    return _with(result, retry_after=self.quota.stop(api))
+                except RedisError:
+                    return result
             self._report(result)
             return result
 
@@ -170,25 +186,37 @@ class WeChatAPI:
         json: dict[str, Any] | None = None,
         is_send: bool = False,
     ) -> SendResult:
+        """One HTTP exchange, classified. Error texts name the exception only: its message carries the URL,
+        whose query holds the access_token (or the app secret, for jscode2session)."""
         try:
             resp = self.session.request(
                 method, self.base + path, params=params, json=json, timeout=self.timeout
             )
-            data = resp.json()
-        except requests.ConnectTimeout as exc:
-            return SendResult(api, ErrorKind.RETRYABLE, None, f"connect timeout: {exc}")
-        except requests.Timeout as exc:
+        except requests.ConnectTimeout:
+            return SendResult(api, ErrorKind.RETRYABLE, None, "connect timeout")
+        except requests.Timeout:
             # The request went out; WeChat may have acted on it before we stopped waiting.
-            return SendResult(api, ErrorKind.RETRYABLE, None, f"timeout: {exc}", maybe_delivered=is_send)
+            return SendResult(api, ErrorKind.RETRYABLE, None, "timeout", maybe_delivered=is_send)
         except requests.ConnectionError as exc:
-            return SendResult(
-                api, ErrorKind.RETRYABLE, None, f"connection failed: {exc}", maybe_delivered=is_send
-            )
+            sent = is_send and not _never_connected(exc)
+            return SendResult(api, ErrorKind.RETRYABLE, None, _describe(exc), maybe_delivered=sent)
+        except requests.RequestException as exc:
+            # Invalid URL, broken chunked body, redirects: nothing to retry blindly.
+            return SendResult(api, ErrorKind.RETRYABLE, None, _describe(exc), maybe_delivered=is_send)
+        try:
+            data = resp.json()
         except ValueError:
-            return SendResult(api, ErrorKind.RETRYABLE, None, f"HTTP {resp.status_code}: not JSON")
+            # A gateway's error page: for a send, WeChat behind it may have acted already.
+            sent = is_send and resp.status_code >= 500
+            return SendResult(
+                api, ErrorKind.RETRYABLE, None, f"HTTP {resp.status_code}: not JSON", maybe_delivered=sent
+            )
         if not isinstance(data, dict):
             return SendResult(api, ErrorKind.REJECTED, None, "answer is not a JSON object")
-        errcode = int(data.get("errcode", 0) or 0)
+        try:
+            errcode = int(data.get("errcode", 0) or 0)
+        except (TypeError, ValueError):
+            return SendResult(api, ErrorKind.REJECTED, None, "errcode is not a number", data=data)
         policy = POLICY.get(errcode)
         errmsg = str(data.get("errmsg") or (policy.meaning if policy else ""))
         msgid = data.get("msgid")
@@ -206,7 +234,7 @@ class WeChatAPI:
             log.error("%s: configuration error %s %s", result.api, result.errcode, result.errmsg)
             if self.on_config_error is not None:
                 try:
-                    self.on_config_error(result)
+                    self.on_config_error(self.appid, result)
                 except Exception:  # an alert must never turn into the caller's failure
                     log.exception("could not raise the configuration alert")
         elif not result.ok:
@@ -215,3 +243,14 @@ class WeChatAPI:
 
 def _with(result: SendResult, **changes: Any) -> SendResult:
     return replace(result, **changes)
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """Refused, unresolvable or unreachable: the request never left, so it can be retried safely."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | NameResolutionError)
+
+
+def _describe(exc: Exception) -> str:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return type(exc).__name__ + (f" ({type(reason).__name__})" if reason is not None else "")

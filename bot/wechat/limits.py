@@ -30,24 +30,46 @@ redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now) + 1000)
 return 0
 """
 
-# Window value "<expires_at>:<sends left>". Returns the count left before this send, 0 when none may go.
-_TAKE = """
+# Window value "<expires_at>:<sends left>:<m|e>:<opener>": opened by a message or an event, and which push
+# (its dedup key) opened it. WeChat's retry of that same push changes nothing, and an event does not cut short
+# an open message window; any other interaction starts a fresh window.
+_PATTERN = "'^([^:]+):([^:]+):(%a):(.*)$'"
+_OPEN = f"""
 local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local sep = string.find(v, ':')
-local expires_at = tonumber(string.sub(v, 1, sep - 1))
-local left = tonumber(string.sub(v, sep + 1))
-if left <= 0 or expires_at <= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], string.sub(v, 1, sep) .. (left - 1), 'KEEPTTL')
-return left
-"""
-_GIVE_BACK = """
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local sep = string.find(v, ':')
-redis.call('SET', KEYS[1], string.sub(v, 1, sep) .. (tonumber(string.sub(v, sep + 1)) + 1), 'KEEPTTL')
+if v then
+  local expires_at, left, kind, opener = string.match(v, {_PATTERN})
+  if opener == ARGV[1] then return 0 end
+  if kind == 'm' and ARGV[4] == 'e' and tonumber(expires_at) > tonumber(ARGV[6]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2] .. ':' .. ARGV[3] .. ':' .. ARGV[4] .. ':' .. ARGV[1], 'EX', ARGV[5])
 return 1
 """
+# Returns the count left before this send, 0 when none may go.
+_TAKE = f"""
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local expires_at, left, kind, opener = string.match(v, {_PATTERN})
+if not expires_at then return 0 end
+left = tonumber(left)
+if left <= 0 or tonumber(expires_at) <= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], expires_at .. ':' .. (left - 1) .. ':' .. kind .. ':' .. opener, 'KEEPTTL')
+return left
+"""
+# A send that certainly did not reach WeChat gives its slot back, never beyond the window's size.
+_GIVE_BACK = f"""
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local expires_at, left, kind, opener = string.match(v, {_PATTERN})
+if not expires_at then return 0 end
+local size = kind == 'm' and tonumber(ARGV[1]) or tonumber(ARGV[2])
+left = math.min(tonumber(left) + 1, size)
+redis.call('SET', KEYS[1], expires_at .. ':' .. left .. ':' .. kind .. ':' .. opener, 'KEEPTTL')
+return 1
+"""
+
+# WeChat opens the window for any user message, and for these events (a menu click, a follow, a scan);
+# VIEW, unsubscribe and subscription pop-ups open nothing.
+WINDOW_EVENTS = frozenset({"subscribe", "SCAN", "CLICK", "scancode_push", "scancode_waitmsg"})
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -151,21 +173,29 @@ class CustomerServiceWindow:
         self.event_seconds = event_seconds
         self.event_messages = event_messages
         self.clock = clock
+        self._open = redis.register_script(_OPEN)
         self._take = redis.register_script(_TAKE)
         self._give_back = redis.register_script(_GIVE_BACK)
 
     def key(self, openid: str) -> str:
         return self.prefix + openid
 
-    def open_into(self, batch: Commands, openid: str, by_message: bool) -> None:
-        """Add the window update to a batch that is going to Redis anyway (the webhook's claim)."""
-        if by_message:
-            expires_at = self.clock() + self.seconds
-            batch.set(self.key(openid), f"{expires_at:.0f}:{self.messages}", ex=self.seconds)
-        else:
-            expires_at = self.clock() + self.event_seconds
-            value = f"{expires_at:.0f}:{self.event_messages}"
-            batch.set(self.key(openid), value, ex=self.event_seconds, nx=True)
+    def open_into(self, batch: Commands, openid: str, opener: str, by_message: bool) -> None:
+        """Add the window update to a batch that is going to Redis anyway (the webhook's claim).
+
+        `opener` is the push's dedup key, so that WeChat's retries of one message do not reset the count.
+        """
+        batch.eval(_OPEN, 1, self.key(openid), *self._open_args(opener, by_message))
+
+    def open(self, openid: str, opener: str, by_message: bool) -> bool:
+        return bool(self._open(keys=[self.key(openid)], args=list(self._open_args(opener, by_message))))
+
+    def _open_args(self, opener: str, by_message: bool) -> tuple[str, str, int, str, int, str]:
+        seconds, count = (
+            (self.seconds, self.messages) if by_message else (self.event_seconds, self.event_messages)
+        )
+        now = self.clock()
+        return opener, f"{now + seconds:.0f}", count, "m" if by_message else "e", seconds, f"{now:.0f}"
 
     def close_into(self, batch: Commands, openid: str) -> None:
         batch.delete(self.key(openid))
@@ -175,7 +205,7 @@ class CustomerServiceWindow:
 
     def give_back(self, openid: str) -> None:
         """A send that certainly did not reach WeChat does not use up the window."""
-        self._give_back(keys=[self.key(openid)])
+        self._give_back(keys=[self.key(openid)], args=[self.messages, self.event_messages])
 
     def close(self, openid: str) -> None:
         self.redis.delete(self.key(openid))
@@ -185,6 +215,6 @@ class CustomerServiceWindow:
         raw = self.redis.get(self.key(openid))
         if not raw:
             return 0, 0.0
-        expires_at, left = raw.decode().split(":")
+        expires_at, left, _kind, _opener = raw.decode().split(":", 3)
         seconds = float(expires_at) - self.clock()
         return (int(left), seconds) if seconds > 0 else (0, 0.0)

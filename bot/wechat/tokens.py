@@ -32,6 +32,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+FAILURE_PAUSE_SECONDS = 2.0
+
 Fetch = Callable[[], tuple[str, int]]  # -> (token, expires_in seconds); raises on failure
 
 
@@ -69,6 +71,12 @@ class TokenStore:
         # This process's copy: valid until its refresh time whoever refreshes, because stable_token keeps
         # the previous token alive until it expires. Saves a Redis round trip per call.
         self._local: CachedToken | None = None
+        # Bumped on every invalidation, so that a read taken before it cannot bring the dropped token back.
+        self._generation = 0
+        # After a failed fetch, callers without a valid token fail fast for a moment instead of queueing
+        # up behind the lock and hammering stable_token during an outage.
+        self._failed_until = 0.0
+        self._failure: Exception | None = None
         self._drop = redis.register_script(_DROP_IF_SAME)
         self._release = redis.register_script(_RELEASE_LOCK)
 
@@ -80,14 +88,20 @@ class TokenStore:
         local = self._local
         if local is not None and self.clock() < local.refresh_at:
             return local.token
+        generation = self._generation
         current = self.cached()
         now = self.clock()
         if current and now < current.refresh_at:
-            self._local = current
+            if generation == self._generation:
+                self._local = current
             return current.token
         if current and now < current.expires_at:
             # Due for refresh but still valid: refresh if nobody else is, otherwise keep using it.
-            fresh = self._refresh(wait=False, stale=current)
+            try:
+                fresh = self._refresh(wait=False, stale=current)
+            except Exception as exc:  # a failed refresh must not fail calls the current token still serves
+                log.warning("token refresh for %s failed, current one still valid: %s", self.key, exc)
+                return current.token
             return fresh.token if fresh else current.token
         fresh = self._refresh(wait=True, stale=current)
         assert fresh is not None
@@ -98,16 +112,25 @@ class TokenStore:
         current = self.cached()
         if current and self.clock() < current.refresh_at:
             return False
-        return self._refresh(wait=False, stale=current) is not None
+        try:
+            return self._refresh(wait=False, stale=current) is not None
+        except Exception as exc:
+            log.warning("scheduled token refresh for %s failed: %s", self.key, exc)
+            return False
 
     def invalidate(self, failed: str) -> bool:
         """Drop the cached token only if it is still `failed`."""
+        self._generation += 1
         local = self._local
         if local is not None and local.token == failed:
             self._local = None
         return bool(self._drop(keys=[self.key], args=[failed]))
 
     def _refresh(self, wait: bool, stale: CachedToken | None) -> CachedToken | None:
+        if time.monotonic() < self._failed_until and self._failure is not None:
+            if not wait:
+                return None
+            raise self._failure
         owner = uuid.uuid4().hex
         deadline = time.monotonic() + self.lock_timeout
         while not self.redis.set(self.lock_key, owner, nx=True, px=int(self.lock_timeout * 1000)):
@@ -125,7 +148,12 @@ class TokenStore:
             current = self.cached()
             if current and current != stale and self.clock() < current.refresh_at:
                 return current  # refreshed by the process that held the lock before us
-            fresh = self._store(*self.fetch(), previous=current)
+            try:
+                token, expires_in = self.fetch()
+            except Exception as exc:
+                self._failure, self._failed_until = exc, time.monotonic() + FAILURE_PAUSE_SECONDS
+                raise
+            fresh = self._store(token, expires_in, previous=current)
             self._local = fresh
             return fresh
         finally:

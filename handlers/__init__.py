@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from bot.dialogue.context import Context
 from bot.wechat.replies import Reply
-from handlers import fallback, greeting, help_12355, human, interim
+from handlers import activity, fallback, greeting, help_12355, human, interim, traineeship
 
 Handler = Callable[[Context], Reply]
 
@@ -15,11 +15,11 @@ HANDLERS: dict[str, Handler] = {
     "fallback": fallback.handle,
     "help_12355": help_12355.handle,
     "human": human.handle,
-    # Their chat flows arrive with the traineeship, matchmaking/wish and subscription issues.
-    "traineeship": interim.for_intent("traineeship"),
+    "traineeship": traineeship.handle,
+    "activity": activity.handle,
+    # Their chat flows arrive with the matchmaking/wish and subscription issues.
     "matchmaking": interim.for_intent("matchmaking"),
     "micro_wish": interim.for_intent("micro_wish"),
-    "activity": interim.for_intent("activity"),
     "reminders": interim.for_intent("reminders"),
 }
 

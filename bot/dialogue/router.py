@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import handlers
 from bot import content
-from bot.dialogue import classifier, crisis, faq, forms, intents
+from bot.dialogue import classifier, crisis, faq, focus, forms, intents
 from bot.dialogue.context import Call, Context, Step, dispatch, resolve
 from bot.wechat.replies import Reply, Success, Text
 from handlers import crisis as crisis_handler
@@ -29,7 +29,7 @@ def _route_text(ctx: Context) -> Step:
     screening = crisis.screen(ctx.norm)
     signal = screening.signal
     if signal is not None:
-        return crisis_handler.handle(ctx, signal)
+        return _crisis(ctx, signal)
     crisis_source = crisis_handler.in_crisis_window(ctx)
     if crisis_source is not None:
 
@@ -47,7 +47,7 @@ def _understand(ctx: Context, screening: crisis.Screening) -> Step:
     if classifier.exact_intent(ctx.norm) == "human":
         ctx.state.pop("form")
         ctx.state.pop("clarify")
-        return dispatch(ctx, handlers.for_intent("human"))
+        return _dispatch(ctx, "human")
     if forms.is_cancel(ctx.text):
         ctx.state.pop("clarify")
         return forms.cancel_form(ctx) if form else Text(content.text("nothing_to_cancel"))
@@ -56,7 +56,7 @@ def _understand(ctx: Context, screening: crisis.Screening) -> Step:
 
     chosen = _answer_to_clarification(ctx)
     if chosen is not None:
-        return dispatch(ctx, handlers.for_intent(chosen))
+        return _dispatch(ctx, chosen)
 
     answer = faq.answer(ctx.norm)
     if answer is not None:
@@ -66,7 +66,12 @@ def _understand(ctx: Context, screening: crisis.Screening) -> Step:
     understood = classifier.understand(ctx.norm)
     heard = model_crisis(understood, screening, ctx.settings.CRISIS_MODEL_THRESHOLD)
     if heard is not None:
-        return crisis_handler.handle(ctx, heard)
+        return _crisis(ctx, heard)
+    # The list the person just saw gets the next word ("2", "下一页", "报名") once safety has had its say.
+    followed = focus.follow(ctx, understood)
+    if followed is not None:
+        ctx.state.pop("misses")
+        return followed
     if understood.confidence < ctx.settings.INTENT_FALLBACK_BELOW:
         return _not_understood(ctx)
     if understood.intent == "crisis":
@@ -78,7 +83,17 @@ def _understand(ctx: Context, screening: crisis.Screening) -> Step:
         return _not_understood(ctx)
     if understood.intent == "greeting":
         ctx.state.pop("misses")
-    return dispatch(ctx, handlers.for_intent(understood.intent))
+    return _dispatch(ctx, understood.intent)
+
+
+def _dispatch(ctx: Context, intent: str) -> Step:
+    focus.release_unless(ctx, intent)
+    return dispatch(ctx, handlers.for_intent(intent))
+
+
+def _crisis(ctx: Context, signal: crisis.CrisisSignal) -> Step:
+    focus.release(ctx)
+    return crisis_handler.handle(ctx, signal)
 
 
 def model_crisis(
@@ -152,6 +167,6 @@ def _route_event(ctx: Context) -> Step:
         return Success()
     if event == "click":
         intent = intents.menu_intent(ctx.message.event_key)
-        return dispatch(ctx, handlers.for_intent(intent)) if intent else fallback.handle(ctx)
+        return _dispatch(ctx, intent) if intent else fallback.handle(ctx)
     # VIEW, LOCATION, TEMPLATESENDJOBFINISH, subscribe_msg_* and unknown events need no passive reply.
     return Success()

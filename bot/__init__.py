@@ -71,5 +71,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     webhook.init_app(app)
     app.register_blueprint(health.bp)
+    import miniprogram_api
+
+    miniprogram_api.init_app(app)
     cli.init_app(app)
     return app

@@ -25,6 +25,8 @@ messages_cli = AppGroup("messages", help="The inbound message log.")
 intents_cli = AppGroup("intents", help="Intent classification.")
 content_cli = AppGroup("content", help="Content staff edit in content/.")
 menu_cli = AppGroup("menu", help="The Official Account menu.")
+traineeships_cli = AppGroup("traineeships", help="Traineeship posts: bulk import, application exports.")
+activities_cli = AppGroup("activities", help="Activities: sign-up exports.")
 
 
 @messages_cli.command("flush")
@@ -135,9 +137,92 @@ def menu_sync_command() -> None:
     click.echo("menu synced")
 
 
+@click.command("seed")
+@click.option("--demo", is_flag=True, help="Load the sample data in content/seed/*.toml.")
+@click.option("--reset", is_flag=True, help="Remove sample rows first.")
+def seed_command(demo: bool, reset: bool) -> None:
+    """Load demo data (marked as sample); running it twice does not duplicate anything."""
+    from bot.extensions import db
+    from services.seed import remove_samples, seed_demo
+
+    if not demo:
+        if not reset:
+            raise click.UsageError("say what to seed: --demo (and/or --reset to remove sample rows)")
+        removed = remove_samples(db.session)
+        db.session.commit()
+        click.echo(f"removed {removed} sample row(s)")
+        return
+    report = seed_demo(db.session, reset=reset)
+    click.echo(
+        f"sample data: {report.traineeships} traineeship(s), {report.activities} activit(ies) added"
+        + (f", {report.removed} removed first" if reset else "")
+    )
+
+
+@traineeships_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--publish", is_flag=True, help="Open the imported posts at once (default: drafts).")
+@click.option("--actor", default="staff:cli", show_default=True, help="Recorded in the status history.")
+def traineeships_import_command(path: Path, publish: bool, actor: str) -> None:
+    """Import posts from a .csv or .xlsx; valid rows are created, each bad row is reported by line."""
+    from bot.extensions import db
+    from services.errors import DomainError
+    from services.traineeships import import_traineeships, read_rows
+
+    try:
+        rows = read_rows(path)
+    except DomainError as exc:
+        raise click.UsageError(f"{path}: {exc.message} {exc.fields or ''}") from None
+    with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+        report = import_traineeships(db.session, rows, actor, progress=bar.update, publish=publish)
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    click.echo(f"created {len(report.created)}, rejected {len(report.errors)} row(s)")
+    if report.errors:
+        raise click.exceptions.Exit(1)
+
+
+def _export(kind: str, subject_id: int, fmt: str, out: Path | None) -> None:
+    from bot.extensions import db
+    from services.activities import export_signups
+    from services.errors import DomainError
+    from services.traineeships import export_applications
+
+    fn = export_applications if kind == "traineeship" else export_signups
+    try:
+        data = fn(db.session, subject_id, fmt)
+    except DomainError as exc:
+        raise click.UsageError(exc.message) from None
+    out = out or Path(f"{kind}-{subject_id}.{fmt}")
+    out.write_bytes(data)
+    click.echo(f"wrote {out} ({len(data)} bytes; contains full phone numbers: staff only)")
+
+
+_formats = click.Choice(["xlsx", "csv"])
+
+
+@traineeships_cli.command("export")
+@click.argument("traineeship_id", type=int)
+@click.option("--format", "fmt", type=_formats, default="xlsx", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+def traineeships_export_command(traineeship_id: int, fmt: str, output: Path | None) -> None:
+    """Write a post's applications to a spreadsheet."""
+    _export("traineeship", traineeship_id, fmt, output)
+
+
+@activities_cli.command("export")
+@click.argument("activity_id", type=int)
+@click.option("--format", "fmt", type=_formats, default="xlsx", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+def activities_export_command(activity_id: int, fmt: str, output: Path | None) -> None:
+    """Write an activity's sign-ups (confirmed, waitlist, cancelled) to a spreadsheet."""
+    _export("activity", activity_id, fmt, output)
+
+
 def init_app(app: Flask) -> None:
-    for group in (messages_cli, intents_cli, content_cli, menu_cli):
+    for group in (messages_cli, intents_cli, content_cli, menu_cli, traineeships_cli, activities_cli):
         app.cli.add_command(group)
+    app.cli.add_command(seed_command)
     from sandbox import cli as sandbox_cli  # the sandbox imports bot: register it late
 
     sandbox_cli.init_app(app)

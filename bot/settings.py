@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     CS_EVENT_WINDOW_SECONDS: int = Field(60, ge=1)
     CS_EVENT_WINDOW_MESSAGES: int = Field(3, ge=0)
     CONFIG_ALERT_INTERVAL_SECONDS: int = Field(3600, ge=60)  # one staff alert per error and API this often
+
+    # Miniprogram API: session lifetime and per-minute limits shared by all processes through Redis (0: none).
+    API_SESSION_TTL_SECONDS: int = Field(30 * 86400, ge=60)
+    API_LOGIN_RATE_PER_MINUTE: int = Field(10, ge=0)  # per client IP
+    API_WRITE_RATE_PER_MINUTE: int = Field(30, ge=0)  # per user, over all writing requests
     LOG_LEVEL: str = "INFO"
 
     _aes = field_validator("WECHAT_AES_KEY", "WECHAT_PREVIOUS_AES_KEY")(_check_aes_key)

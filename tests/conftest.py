@@ -225,3 +225,39 @@ def help_cases_for(app: Flask, openid: str, kind: str | None = None) -> list[Any
             return list(db.session.scalars(query.order_by(HelpCase.id)))
         finally:
             db.session.remove()
+
+
+# -- services: a session on the test database, and the people/listing tables emptied after each test ------
+DOMAIN_TABLES = (
+    "signup",
+    "application",
+    "status_change",
+    "user_notice",
+    "api_session",
+    "activity",
+    "traineeship",
+    "app_user",
+)
+
+
+def wipe_domain_tables() -> None:
+    for table in DOMAIN_TABLES:
+        db.session.execute(text(f"DELETE FROM {table}"))
+    db.session.commit()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Any]:
+    """`db.session` inside an app context; the domain tables start and end empty, and no sender is set."""
+    from services import notices
+
+    with app.app_context():
+        wipe_domain_tables()
+        notices.set_sender(None)
+        try:
+            yield db.session
+        finally:
+            notices.set_sender(None)
+            db.session.rollback()
+            wipe_domain_tables()
+            db.session.remove()

@@ -250,6 +250,10 @@ def menu() -> dict[str, Any]:
     return _load("menu.toml")
 
 
+def safety() -> dict[str, Any]:
+    return _load("safety.toml")
+
+
 def reload() -> None:
     with _lock:
         _cache.clear()

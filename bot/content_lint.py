@@ -170,10 +170,40 @@ def _lint_faq(problems: list[str]) -> None:
             problems.append(f"faq.toml: {name} answer is over {MAX_TEXT_BYTES} bytes")
 
 
+def _lint_safety(problems: list[str]) -> None:
+    rules = content.safety().get("rules", [])
+    if not rules:
+        problems.append("safety.toml: no rules")
+    for number, rule in enumerate(rules, 1):
+        if rule.get("suggest") not in ("review", "risky"):
+            problems.append(f"safety.toml: rule {number} suggest must be review or risky")
+        if not str(rule.get("reason", "")).strip():
+            problems.append(f"safety.toml: rule {number} needs a reason")
+        words, patterns = rule.get("words", []), rule.get("patterns", [])
+        if not words and not patterns:
+            problems.append(f"safety.toml: rule {number} has neither words nor patterns")
+        for word in words:
+            if not isinstance(word, str) or not normalise(word).compact:
+                problems.append(f"safety.toml: rule {number} has an empty word {word!r}")
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except (re.error, TypeError) as exc:
+                problems.append(f"safety.toml: pattern {pattern!r} does not compile: {exc}")
+
+
 def lint() -> list[str]:
     """Every problem found, as readable sentences; empty when the content is good."""
     problems: list[str] = []
-    for check in (_lint_intents, _lint_replies, _lint_directory, _lint_crisis, _lint_menu, _lint_faq):
+    for check in (
+        _lint_intents,
+        _lint_replies,
+        _lint_directory,
+        _lint_crisis,
+        _lint_menu,
+        _lint_faq,
+        _lint_safety,
+    ):
         try:
             check(problems)
         except content.ContentError as exc:

@@ -74,5 +74,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     import miniprogram_api
 
     miniprogram_api.init_app(app)
+    import console
+
+    console.init_app(app)
     cli.init_app(app)
     return app

@@ -122,6 +122,14 @@ class Settings(BaseSettings):
     API_SESSION_TTL_SECONDS: int = Field(30 * 86400, ge=60)
     API_LOGIN_RATE_PER_MINUTE: int = Field(10, ge=0)  # per client IP
     API_WRITE_RATE_PER_MINUTE: int = Field(30, ge=0)  # per user, over all writing requests
+    # Staff console (/console): sessions expire after this long idle / this long after login; logins are
+    # limited per client IP and per username each minute (0: no limit), and an account locks after
+    # CONSOLE_LOGIN_MAX_FAILURES wrong passwords in a row for CONSOLE_LOCKOUT_SECONDS.
+    CONSOLE_SESSION_IDLE_SECONDS: int = Field(1800, ge=1)
+    CONSOLE_SESSION_MAX_SECONDS: int = Field(12 * 3600, ge=1)
+    CONSOLE_LOGIN_RATE_PER_MINUTE: int = Field(10, ge=0)
+    CONSOLE_LOGIN_MAX_FAILURES: int = Field(5, ge=1)
+    CONSOLE_LOCKOUT_SECONDS: int = Field(900, ge=1)
     LOG_LEVEL: str = "INFO"
 
     _aes = field_validator("WECHAT_AES_KEY", "WECHAT_PREVIOUS_AES_KEY")(_check_aes_key)

@@ -1,1 +1,3 @@
 """Domain layer: models and use-cases shared by the webhook, the API, the console and the scheduler."""
+
+from services import models_staff  # noqa: F401  (staff console tables: complete metadata)

@@ -57,3 +57,10 @@ class Invalid(_Coded):
 
     code = "invalid"
     default_message = "填写的信息有误，请检查后重试。"
+
+
+class Forbidden(_Coded):
+    """A staff member whose roles do not allow this action (checked in the services layer too)."""
+
+    code = "forbidden"
+    default_message = "您没有权限进行这个操作。"

@@ -77,6 +77,11 @@ class HelpCase(Base):
     guardian_consent: Mapped[bool | None] = mapped_column(Boolean)
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     preferred_time: Mapped[str | None] = mapped_column(String(100))
+    # Handling in the staff console (migration 0008): who has it, how it ended.
+    assigned_to: Mapped[str | None] = mapped_column(String(64))  # staff username
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

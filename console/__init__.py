@@ -1,0 +1,138 @@
+"""The staff console at /console: one blueprint, screens in `console/screens/` (each module found there is
+imported and adds its routes to `console.blueprint.bp`), login and roles in `console/auth.py`, CSRF and
+security headers in `console/security.py`. See console/README.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, flash, jsonify, redirect, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from console import auth, security
+from console.blueprint import NAV, bp
+from services.eligibility import BEIJING, aware
+from services.errors import DomainError, Forbidden, NotFound
+from services.staff import ROLE_LABELS, can_read_crisis, has_role, visible_phone
+
+_loaded = False
+
+
+def _load_screens() -> None:
+    """Import every screen module once, before the blueprint is first registered."""
+    global _loaded
+    if _loaded:
+        return
+    from console import screens
+
+    for info in sorted(pkgutil.iter_modules(screens.__path__), key=lambda m: m.name):
+        importlib.import_module(f"console.screens.{info.name}")
+    _loaded = True
+
+
+def _context() -> dict[str, Any]:
+    staff = auth.current_staff() if request.endpoint != "console.static" else None
+    return {
+        "staff": staff,
+        "nav_items": [item for item in NAV if staff is not None and has_role(staff, *item.roles)],
+        "csrf_field": security.csrf_field,
+        "csrf_token": security.csrf_token,
+        "role_labels": ROLE_LABELS,
+        "has_role": lambda *roles: has_role(staff, *roles),
+        "can_read_crisis": can_read_crisis(staff),
+        "show_phone": lambda phone, purpose: visible_phone(staff, phone, purpose),
+    }
+
+
+def beijing_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    value = aware(value)
+    return value.astimezone(BEIJING).strftime(fmt) if value else ""
+
+
+def _error_page(status: int, message: str) -> Any:
+    if auth.wants_json():
+        return jsonify(error={"code": str(status), "message": message}), status
+    return render_template("console/error.html", status=status, message=message), status
+
+
+MESSAGES = {
+    400: "请求有误，请返回重试。",
+    403: "您没有权限访问这个页面。",
+    404: "没有找到这个页面或记录。",
+    405: "不支持这个操作。",
+    429: "操作太频繁，请稍后再试。",
+    503: "系统暂时不可用，请稍后再试。",
+}
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    status = exc.code or 500
+    description = exc.description if status in (400, 503) and exc.description else None
+    # Werkzeug's English defaults are not for staff; our own abort() descriptions are Chinese.
+    if description and not any("\u4e00" <= ch <= "\u9fff" for ch in description):
+        description = None
+    return _error_page(status, description or MESSAGES.get(status, "出错了，请稍后再试。"))
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> Any:
+    if isinstance(exc, Forbidden):
+        return _error_page(403, exc.message)
+    if isinstance(exc, NotFound):
+        return _error_page(404, exc.message)
+    if auth.wants_json() or request.method == "GET":
+        if auth.wants_json():
+            return jsonify(error={"code": exc.code, "message": exc.message, "fields": exc.fields}), 400
+        return _error_page(400, exc.message)
+    details = "；".join((exc.fields or {}).values())
+    flash(exc.message + (f"（{details}）" if details else ""), "error")
+    back = request.referrer or ""
+    host = request.host_url.rstrip("/")
+    return redirect(back if back.startswith(host + "/console/") else request.path)
+
+
+def init_app(app: Flask) -> None:
+    _load_screens()
+    settings = app.config["SETTINGS"]
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    if settings.is_production:
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.register_blueprint(bp)
+    app.add_template_filter(beijing_time, "bj")
+
+    @app.after_request
+    def _console_headers(response: Response) -> Response:
+        if request.path == "/console" or request.path.startswith("/console/"):
+            security.add_headers(response, settings.is_production)
+        return response
+
+    from console import cli
+
+    cli.init_app(app)
+
+
+@bp.before_request
+def _before() -> Any:
+    response = auth.guard()
+    if response is not None:
+        return response
+    security.check_csrf()
+    return None
+
+
+bp.context_processor(_context)
+
+
+@bp.route("/")
+@auth.require_role("viewer")
+def index() -> Response:
+    from flask import url_for
+
+    return redirect(url_for("console.dashboard"))

@@ -175,3 +175,9 @@ SAMPLE_ARGS: dict[str, Callable[[Flask], Any]] = {
     "username": _staff_username,
     "filename": lambda app: "console.css",
 }
+
+
+# The domain screens' URL arguments (traineeships, activities, events, wishes, broadcasts).
+from tests.console_domain_samples import DOMAIN_SAMPLES  # noqa: E402
+
+SAMPLE_ARGS.update(DOMAIN_SAMPLES)

@@ -1,0 +1,270 @@
+"""Traineeship screens: list, create, edit, publish, close; import with progress; applications; export."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from bot.extensions import db
+from console import import_jobs
+from console.auth import current_staff, require_role
+from console.blueprint import bp, nav_item
+from console.domain_common import (
+    EDIT,
+    READ,
+    back,
+    checkbox,
+    download,
+    export_format,
+    fail,
+    field_errors,
+    form_values,
+    input_value,
+    page_arg,
+)
+from services import staff_ops
+from services.eligibility import EDUCATION_LABELS
+from services.errors import DomainError, Invalid
+from services.importing import read_rows
+from services.staff_listings import (
+    APPLICATION_STATUS,
+    TRAINEESHIP_STATUS,
+    history,
+    staff_applications,
+    staff_traineeships,
+)
+from services.traineeships import STAFF_MOVES, get_traineeship
+
+FIELDS = (
+    "title",
+    "employer",
+    "district",
+    "field",
+    "education",
+    "stipend",
+    "positions",
+    "location",
+    "description",
+    "age_min",
+    "age_max",
+    "residents_of",
+    "deadline",
+)
+
+nav_item("见习岗位", "console.traineeships", "viewer", order=30)
+
+
+def _form_from(post: Any) -> dict[str, Any]:
+    values = {name: getattr(post, name) for name in FIELDS}
+    values["deadline"] = input_value(post.deadline)
+    values["education"] = post.education or ""
+    return {k: "" if v is None else v for k, v in values.items()}
+
+
+def _render_form(values: dict[str, Any], errors: dict[str, str], post: Any = None, status: int = 200) -> Any:
+    return (
+        render_template(
+            "console/traineeships/form.html",
+            values=values,
+            errors=errors,
+            post=post,
+            education=EDUCATION_LABELS,
+        ),
+        status,
+    )
+
+
+@bp.get("/traineeships")
+@require_role(*READ)
+def traineeships() -> Any:
+    status = request.args.get("status") or None
+    keyword = request.args.get("q") or None
+    result = staff_traineeships(db.session, status=status, keyword=keyword, page=page_arg())
+    return render_template(
+        "console/traineeships/list.html",
+        result=result,
+        status=status,
+        q=keyword or "",
+        labels=TRAINEESHIP_STATUS,
+    )
+
+
+@bp.route("/traineeships/new", methods=["GET", "POST"])
+@require_role(*EDIT)
+def traineeship_new() -> Any:
+    if request.method == "GET":
+        return _render_form({name: "" for name in FIELDS} | {"positions": "1"}, {})
+    values = form_values(FIELDS)
+    try:
+        post = staff_ops.create_traineeship(db.session, current_staff(), values)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _render_form(values, field_errors(exc), status=400)
+    flash(f"已保存草稿「{post.title}」。发布后年轻人才能看到。", "success")
+    return redirect(url_for("console.traineeship_detail", post_id=post.id))
+
+
+@bp.route("/traineeships/<int:post_id>/edit", methods=["GET", "POST"])
+@require_role(*EDIT)
+def traineeship_edit(post_id: int) -> Any:
+    post = _post_or_404(post_id)
+    if request.method == "GET":
+        return _render_form(_form_from(post), {}, post)
+    values = form_values(FIELDS)
+    try:
+        staff_ops.update_traineeship(db.session, current_staff(), post_id, values)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _render_form(values, field_errors(exc), post, status=400)
+    flash("已保存修改。", "success")
+    return redirect(url_for("console.traineeship_detail", post_id=post_id))
+
+
+def _post_or_404(post_id: int) -> Any:
+    try:
+        return get_traineeship(db.session, post_id, include_unpublished=True)
+    except DomainError:
+        abort(404)
+
+
+@bp.get("/traineeships/<int:post_id>")
+@require_role(*READ)
+def traineeship_detail(post_id: int) -> Any:
+    post = _post_or_404(post_id)
+    status = request.args.get("status") or None
+    keyword = request.args.get("q") or None
+    result = staff_applications(db.session, post_id, status=status, keyword=keyword, page=page_arg())
+    return render_template(
+        "console/traineeships/detail.html",
+        post=post,
+        result=result,
+        status=status,
+        q=keyword or "",
+        labels=APPLICATION_STATUS,
+        post_labels=TRAINEESHIP_STATUS,
+        moves=STAFF_MOVES,
+        education=EDUCATION_LABELS,
+        changes=history(db.session, "traineeship", post_id),
+    )
+
+
+@bp.post("/traineeships/<int:post_id>/publish")
+@require_role(*EDIT)
+def traineeship_publish(post_id: int) -> BaseResponse:
+    try:
+        post = staff_ops.publish_traineeship(db.session, current_staff(), post_id)
+    except DomainError as exc:
+        return fail(exc, "console.traineeship_detail", post_id=post_id)
+    flash(f"「{post.title}」已发布。", "success")
+    return back("console.traineeship_detail", post_id=post_id)
+
+
+@bp.post("/traineeships/<int:post_id>/close")
+@require_role(*EDIT)
+def traineeship_close(post_id: int) -> BaseResponse:
+    reason = request.form.get("reason", "").strip()[:200] or None
+    try:
+        post = staff_ops.close_traineeship(db.session, current_staff(), post_id, reason)
+    except DomainError as exc:
+        return fail(exc, "console.traineeship_detail", post_id=post_id)
+    flash(f"「{post.title}」已关闭，不再接受申请。", "success")
+    return back("console.traineeship_detail", post_id=post_id)
+
+
+@bp.post("/applications/<int:application_id>/status")
+@require_role(*EDIT)
+def application_status(application_id: int) -> BaseResponse:
+    status = request.form.get("status", "")
+    note = request.form.get("note", "").strip()[:500] or None
+    post_id = request.form.get("post_id", type=int)
+    try:
+        application = staff_ops.set_application_status(
+            db.session, current_staff(), application_id, status, note
+        )
+    except DomainError as exc:
+        if post_id is None:
+            return fail(exc, "console.traineeships")
+        return fail(exc, "console.traineeship_detail", post_id=post_id)
+    flash(f"已将 {application.name} 的申请改为「{APPLICATION_STATUS[status]}」，并通知了申请人。", "success")
+    return back("console.traineeship_detail", post_id=application.traineeship_id)
+
+
+@bp.get("/traineeships/<int:post_id>/export")
+@require_role(*EDIT)
+def traineeship_export(post_id: int) -> Any:
+    post = _post_or_404(post_id)
+    fmt = export_format()
+    data = staff_ops.export_applications(db.session, current_staff(), post_id, fmt)
+    return download(data, f"{post.title}-申请名单.{fmt}", fmt)
+
+
+# -- import ------------------------------------------------------------------------------------------------
+@bp.route("/traineeships/import", methods=["GET", "POST"])
+@require_role(*EDIT)
+def traineeship_import() -> Any:
+    if request.method == "GET":
+        return render_template("console/traineeships/import.html", error=None)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render_template(
+            "console/traineeships/import.html", error="请选择要导入的 CSV 或 XLSX 文件。"
+        ), 400
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        return render_template("console/traineeships/import.html", error="只支持 .csv 和 .xlsx 文件。"), 400
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        upload.save(path)
+        try:
+            rows = read_rows(path)
+        except Invalid as exc:
+            detail = "；".join((exc.fields or {}).values())
+            return render_template(
+                "console/traineeships/import.html",
+                error=f"{exc.message}（{detail}）" if detail else exc.message,
+            ), 400
+        except Exception:  # a corrupt workbook: openpyxl raises many kinds
+            return render_template(
+                "console/traineeships/import.html",
+                error="文件无法读取，请确认是 UTF-8 编码的 CSV 或 Excel 的 .xlsx。",
+            ), 400
+    if not rows:
+        return render_template("console/traineeships/import.html", error="文件里没有数据行。"), 400
+    staff_id = current_staff().id
+    publish = checkbox("publish")
+    filename = upload.filename
+
+    def work(session: Any, rows: list[dict[str, Any]], progress: Any) -> Any:
+        from services.models_staff import StaffUser
+
+        # The request's staff object belongs to the request's session: load the member again here, so a
+        # role removed in the meantime is still refused.
+        staff = session.get(StaffUser, staff_id)
+        return staff_ops.import_traineeships(
+            session, staff, rows, progress, publish=publish, filename=filename
+        )
+
+    job_id = import_jobs.start(current_app._get_current_object(), rows, work, filename=filename)  # type: ignore[attr-defined]
+    return redirect(url_for("console.traineeship_import_job", job_id=job_id))
+
+
+@bp.get("/traineeships/import/<job_id>")
+@require_role(*EDIT)
+def traineeship_import_job(job_id: str) -> Any:
+    state = import_jobs.status(current_app, job_id)  # type: ignore[arg-type]
+    if state is None:
+        abort(404)
+    return render_template("console/traineeships/import_job.html", job_id=job_id, job=state)
+
+
+@bp.get("/traineeships/import/<job_id>/status")
+@require_role(*EDIT)
+def traineeship_import_status(job_id: str) -> Any:
+    state = import_jobs.status(current_app, job_id)  # type: ignore[arg-type]
+    if state is None:
+        return jsonify({"error": "没有这个导入任务。"}), 404
+    return jsonify(state)

@@ -1,0 +1,54 @@
+"""Rows for the role-matrix test's URL arguments on the domain screens (see SAMPLE_ARGS in
+tests/console_fixtures.py): each function makes a row with `app` and returns its id."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
+from bot.extensions import db
+from tests.factories import APPLY_FORM, make_activity, make_traineeship, make_user
+
+
+def _made(app: Flask, make: Callable[[Any], int]) -> int:
+    with app.app_context():
+        try:
+            return make(db.session)
+        finally:
+            db.session.remove()
+
+
+def _post(app: Flask) -> int:
+    return _made(app, lambda s: make_traineeship(s).id)
+
+
+def _application(app: Flask) -> int:
+    from services import traineeships
+
+    def make(session: Any) -> int:
+        post = make_traineeship(session)
+        application, _ = traineeships.apply(session, make_user(session), post.id, **APPLY_FORM)
+        return application.id
+
+    return _made(app, make)
+
+
+def _activity(app: Flask) -> int:
+    return _made(app, lambda s: make_activity(s).id)
+
+
+def _signup(app: Flask) -> int:
+    from services import activities
+
+    return _made(app, lambda s: activities.sign_up(s, make_user(s), make_activity(s).id).id)
+
+
+DOMAIN_SAMPLES: dict[str, Callable[[Flask], Any]] = {
+    "post_id": _post,
+    "application_id": _application,
+    "activity_id": _activity,
+    "signup_id": _signup,
+    "job_id": lambda app: "0" * 32,
+}

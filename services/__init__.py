@@ -1,3 +1,4 @@
 """Domain layer: models and use-cases shared by the webhook, the API, the console and the scheduler."""
 
 from services import models_staff  # noqa: F401  (staff console tables: complete metadata)
+from services import models_matchmaking  # noqa: F401  (matchmaking events, profiles, sign-ups)

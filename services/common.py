@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services import notices
 from services.errors import Invalid
-from services.models import User
+from services.models import StatusChange, User
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -50,6 +50,23 @@ def like_pattern(keyword: str) -> str:
 
 def actor_of(user: User) -> str:
     return f"user:{user.id}"
+
+
+def record_change(
+    session: Session,
+    subject: str,
+    subject_id: int,
+    old: str | None,
+    new: str,
+    actor: str,
+    reason: str | None = None,
+) -> None:
+    """Add a `StatusChange` to the caller's transaction (who moved what from which status to which)."""
+    session.add(
+        StatusChange(
+            subject=subject, subject_id=subject_id, from_status=old, to_status=new, actor=actor, reason=reason
+        )
+    )
 
 
 def retry_locked(fn: Callable[P, T]) -> Callable[P, T]:

@@ -113,10 +113,12 @@ def erase_user(session: Session, user: User) -> None:
     """Delete a person and what they told us. Seats they held go to the waitlist; the status history
     (which names no one, only `user:<id>` of a row that no longer exists) keeps the anonymous counts."""
     from services.activities import release_signup  # activities imports users' helpers: import late
+    from services.matchmaking_profiles import purge as purge_matchmaking
 
     actor = actor_of(user)
 
     def work() -> None:
+        purge_matchmaking(session, user, actor, "用户注销")
         signups = session.scalars(
             select(Signup).where(Signup.user_id == user.id, Signup.status != "cancelled").with_for_update()
         ).all()

@@ -80,13 +80,12 @@ def record_choices(
 
 def credits_for(session: Session, openid: str, template_ids: Iterable[str]) -> dict[str, int]:
     ids = list(template_ids)
-    found = dict(
-        session.execute(
-            select(SubscriptionCredit.template_id, SubscriptionCredit.credits).where(
-                SubscriptionCredit.openid == openid, SubscriptionCredit.template_id.in_(ids)
-            )
-        ).tuples()
+    rows = session.execute(
+        select(SubscriptionCredit.template_id, SubscriptionCredit.credits).where(
+            SubscriptionCredit.openid == openid, SubscriptionCredit.template_id.in_(ids)
+        )
     )
+    found = {template_id: count for template_id, count in rows}
     return {template_id: int(found.get(template_id, 0)) for template_id in ids}
 
 

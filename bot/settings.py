@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     API_SESSION_TTL_SECONDS: int = Field(30 * 86400, ge=60)
     API_LOGIN_RATE_PER_MINUTE: int = Field(10, ge=0)  # per client IP
     API_WRITE_RATE_PER_MINUTE: int = Field(30, ge=0)  # per user, over all writing requests
+    # Micro-wishes: a claim not delivered within this many days returns the wish to the wall; open wishes
+    # (not yet received or closed) one person may have submitted, and undelivered claims one donor may hold.
+    WISH_CLAIM_EXPIRY_DAYS: int = Field(14, ge=1)
+    WISH_OPEN_LIMIT_PER_USER: int = Field(3, ge=1)
+    WISH_CLAIM_LIMIT_PER_USER: int = Field(5, ge=1)
     # Staff console (/console): sessions expire after this long idle / this long after login; logins are
     # limited per client IP and per username each minute (0: no limit), and an account locks after
     # CONSOLE_LOGIN_MAX_FAILURES wrong passwords in a row for CONSOLE_LOCKOUT_SECONDS.

@@ -2,3 +2,4 @@
 
 from services import models_staff  # noqa: F401  (staff console tables: complete metadata)
 from services import models_matchmaking  # noqa: F401  (matchmaking events, profiles, sign-ups)
+from services import models_wishes  # noqa: F401  (micro-wishes)

@@ -113,6 +113,7 @@ def erase_user(session: Session, user: User) -> None:
     """Delete a person and what they told us. Seats they held go to the waitlist; the status history
     (which names no one, only `user:<id>` of a row that no longer exists) keeps the anonymous counts."""
     from services.activities import release_signup  # activities imports users' helpers: import late
+    from services.wishes import erase_for_user as erase_wishes
     from services.matchmaking_profiles import purge as purge_matchmaking
 
     actor = actor_of(user)
@@ -137,6 +138,8 @@ def erase_user(session: Session, user: User) -> None:
                     reason="用户注销",
                 )
             )
+        session.flush()
+        erase_wishes(session, user, actor)
         session.flush()
         for model in (Application, Signup, UserNotice, ApiSession):
             session.execute(delete(model).where(model.user_id == user.id))  # type: ignore[attr-defined]

@@ -26,9 +26,10 @@ from services.models import (
     User,
     UserNotice,
 )
+from services.models_wishes import Wish
 from tests.conftest import MP_APPID, AppFactory
 
-TABLES = (Signup, Application, StatusChange, UserNotice, ApiSession, Activity, Traineeship, User)
+TABLES = (Wish, Signup, Application, StatusChange, UserNotice, ApiSession, Activity, Traineeship, User)
 
 
 def wipe(app: Flask) -> None:

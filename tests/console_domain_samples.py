@@ -45,10 +45,24 @@ def _signup(app: Flask) -> int:
     return _made(app, lambda s: activities.sign_up(s, make_user(s), make_activity(s).id).id)
 
 
+def _notice(app: Flask) -> int:
+    from services import delivery
+
+    return _made(
+        app,
+        lambda s: (
+            delivery.create_notice(
+                s, kind="broadcast", title="样例", body="样例通知", audience=[], created_by="staff:matrix"
+            ).id
+        ),
+    )
+
+
 DOMAIN_SAMPLES: dict[str, Callable[[Flask], Any]] = {
     "post_id": _post,
     "application_id": _application,
     "activity_id": _activity,
     "signup_id": _signup,
     "job_id": lambda app: "0" * 32,
+    "notice_id": _notice,
 }

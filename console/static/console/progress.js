@@ -3,7 +3,7 @@
 //   <progress data-bind="percent">          value = json.percent
 //   <span data-text="summary">              text = json.summary
 //   <ul data-list="errors">                 one <li> per string in json.errors
-//   [data-hide-when-finished]               hidden once json.finished
+//   [data-show-if="cancellable"]            shown only while json.cancellable is true
 // The container gets data-state = json.state, so styles and tests can tell where the job is.
 (function () {
   "use strict";
@@ -26,9 +26,9 @@
       }));
       el.hidden = items.length === 0;
     });
-    if (data.finished) {
-      box.querySelectorAll("[data-hide-when-finished]").forEach(function (el) { el.hidden = true; });
-    }
+    box.querySelectorAll("[data-show-if]").forEach(function (el) {
+      el.hidden = !data[el.dataset.showIf];
+    });
   }
 
   function poll(box) {

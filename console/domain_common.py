@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from bot.extensions import db
+from console.auth import current_staff
 from console.blueprint import bp
 from services.eligibility import BEIJING, aware
 from services.errors import DomainError, Invalid
@@ -51,6 +54,17 @@ def back(default: str, **values: Any) -> BaseResponse:
 def fail(exc: DomainError, default: str, **values: Any) -> BaseResponse:
     flash(exc.message, "error")
     return back(default, **values)
+
+
+def move(action: Callable[..., Any], row_id: int, done: str, endpoint: str, **values: Any) -> BaseResponse:
+    """Run a status move (publish, close, cancel) with the form's optional reason; flash what happened."""
+    reason = request.form.get("reason", "").strip()[:200] or None
+    try:
+        row = action(db.session, current_staff(), row_id, reason)
+    except DomainError as exc:
+        return fail(exc, endpoint, **values)
+    flash(done.format(title=row.title), "success")
+    return back(endpoint, **values)
 
 
 def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -33,7 +33,7 @@ class Numbered(Generic[T]):
     total: int
 
 
-def _paged(session: Session, query: Select, page: int, size: int = PAGE_SIZE) -> Numbered:  # type: ignore[type-arg]
+def paged(session: Session, query: Select, page: int, size: int = PAGE_SIZE) -> Numbered:  # type: ignore[type-arg]
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     pages = max(1, -(-total // size))
     page = min(max(1, page), pages)
@@ -42,7 +42,7 @@ def _paged(session: Session, query: Select, page: int, size: int = PAGE_SIZE) ->
     return Numbered(items, page, pages, total)
 
 
-def _keyword(query: Select, keyword: str | None, *columns: object) -> Select:  # type: ignore[type-arg]
+def keyword_filter(query: Select, keyword: str | None, *columns: object) -> Select:  # type: ignore[type-arg]
     if keyword and keyword.strip():
         pattern = like_pattern(keyword.strip())
         query = query.where(or_(*(c.ilike(pattern, escape="\\") for c in columns)))  # type: ignore[attr-defined]
@@ -62,8 +62,8 @@ def staff_traineeships(
     query = select(Traineeship, live)
     if status in TRAINEESHIP_STATUS:
         query = query.where(Traineeship.status == status)
-    query = _keyword(query, keyword, Traineeship.title, Traineeship.employer)
-    return _paged(session, query.order_by(Traineeship.id.desc()), page)
+    query = keyword_filter(query, keyword, Traineeship.title, Traineeship.employer)
+    return paged(session, query.order_by(Traineeship.id.desc()), page)
 
 
 APPLICATION_STATUS = {
@@ -86,8 +86,8 @@ def staff_applications(
     query = select(Application).where(Application.traineeship_id == traineeship_id)
     if status in APPLICATION_STATUS:
         query = query.where(Application.status == status)
-    query = _keyword(query, keyword, Application.name, Application.school, Application.major)
-    return _paged(session, query.order_by(Application.created_at, Application.id), page)
+    query = keyword_filter(query, keyword, Application.name, Application.school, Application.major)
+    return paged(session, query.order_by(Application.created_at, Application.id), page)
 
 
 def history(session: Session, subject: str, subject_id: int) -> list[StatusChange]:
@@ -104,8 +104,8 @@ def staff_activities(
     query = select(Activity)
     if status in ACTIVITY_STATUS:
         query = query.where(Activity.status == status)
-    query = _keyword(query, keyword, Activity.title, Activity.location)
-    return _paged(session, query.order_by(Activity.starts_at.desc(), Activity.id.desc()), page)
+    query = keyword_filter(query, keyword, Activity.title, Activity.location)
+    return paged(session, query.order_by(Activity.starts_at.desc(), Activity.id.desc()), page)
 
 
 SIGNUP_STATUS = {"confirmed": "已确认", "waitlisted": "候补", "cancelled": "已取消"}
@@ -128,7 +128,7 @@ def staff_signups(
         query = query.where(Signup.status == status)
     if district and district.strip():
         query = query.where(User.district == district.strip())
-    return _paged(session, query.order_by(rank, Signup.queued_at, Signup.id), page)
+    return paged(session, query.order_by(rank, Signup.queued_at, Signup.id), page)
 
 
 def signup_user_ids(session: Session, activity_id: int) -> list[int]:

@@ -58,6 +58,27 @@ def _notice(app: Flask) -> int:
     )
 
 
+def _event(app: Flask) -> int:
+    from services.matchmaking_staff import create_event
+
+    return _made(
+        app,
+        lambda s: (
+            create_event(
+                s,
+                {
+                    "title": "样例交友活动",
+                    "location": "青年之家",
+                    "district": "西城区",
+                    "starts_at": "2099-05-01 14:00",
+                    "capacity": "10",
+                },
+                "staff:matrix",
+            ).id
+        ),
+    )
+
+
 DOMAIN_SAMPLES: dict[str, Callable[[Flask], Any]] = {
     "post_id": _post,
     "application_id": _application,
@@ -65,4 +86,8 @@ DOMAIN_SAMPLES: dict[str, Callable[[Flask], Any]] = {
     "signup_id": _signup,
     "job_id": lambda app: "0" * 32,
     "notice_id": _notice,
+    "event_id": _event,
+    "match_signup_id": lambda app: (
+        10**9
+    ),  # reviewing needs a real sign-up; refusals are what the matrix checks
 }

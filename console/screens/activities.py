@@ -21,6 +21,7 @@ from console.domain_common import (
     field_errors,
     form_values,
     input_value,
+    move,
     page_arg,
 )
 from services import staff_ops
@@ -145,33 +146,34 @@ def activity_detail(activity_id: int) -> Any:
     )
 
 
-def _move(activity_id: int, action: Any, done: str) -> BaseResponse:
-    reason = request.form.get("reason", "").strip()[:200] or None
-    try:
-        activity = action(db.session, current_staff(), activity_id, reason)
-    except DomainError as exc:
-        return fail(exc, "console.activity_detail", activity_id=activity_id)
-    flash(done.format(title=activity.title), "success")
-    return back("console.activity_detail", activity_id=activity_id)
-
-
 @bp.post("/activities/<int:activity_id>/publish")
 @require_role(*EDIT)
 def activity_publish(activity_id: int) -> BaseResponse:
-    publish = lambda session, staff, i, _reason: staff_ops.publish_activity(session, staff, i)  # noqa: E731
-    return _move(activity_id, publish, "「{title}」已发布，开始报名。")
+    return move(
+        lambda session, staff, i, _reason: staff_ops.publish_activity(session, staff, i),
+        activity_id,
+        "「{title}」已发布，开始报名。",
+        "console.activity_detail",
+        activity_id=activity_id,
+    )
 
 
 @bp.post("/activities/<int:activity_id>/close")
 @require_role(*EDIT)
 def activity_close(activity_id: int) -> BaseResponse:
-    return _move(activity_id, staff_ops.close_activity, "「{title}」已截止报名，已报名的人保留名额。")
+    done = "「{title}」已截止报名，已报名的人保留名额。"
+    return move(
+        staff_ops.close_activity, activity_id, done, "console.activity_detail", activity_id=activity_id
+    )
 
 
 @bp.post("/activities/<int:activity_id>/cancel")
 @require_role(*EDIT)
 def activity_cancel(activity_id: int) -> BaseResponse:
-    return _move(activity_id, staff_ops.cancel_activity, "「{title}」已取消，并已通知所有报名者。")
+    done = "「{title}」已取消，并已通知所有报名者。"
+    return move(
+        staff_ops.cancel_activity, activity_id, done, "console.activity_detail", activity_id=activity_id
+    )
 
 
 @bp.post("/signups/<int:signup_id>/cancel")

@@ -79,6 +79,21 @@ def _event(app: Flask) -> int:
     )
 
 
+def _wish(app: Flask) -> int:
+    from services import wishes
+
+    data = {
+        "on_behalf_of": "guardian",
+        "age_band": "14to17",
+        "alias": "小雨",
+        "district": "西城区",
+        "item": "一个新书包",
+        "story": "书包背了三年已经破了，希望新学期能有一个结实的书包。",
+        "price_band": "100to300",
+    }
+    return _made(app, lambda s: wishes.submit_wish(s, make_user(s), data).id)
+
+
 DOMAIN_SAMPLES: dict[str, Callable[[Flask], Any]] = {
     "post_id": _post,
     "application_id": _application,
@@ -87,6 +102,7 @@ DOMAIN_SAMPLES: dict[str, Callable[[Flask], Any]] = {
     "job_id": lambda app: "0" * 32,
     "notice_id": _notice,
     "event_id": _event,
+    "wish_id": _wish,
     "match_signup_id": lambda app: (
         10**9
     ),  # reviewing needs a real sign-up; refusals are what the matrix checks

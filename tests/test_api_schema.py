@@ -18,6 +18,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from tests.api_fixtures import Api, make_api
 from tests.conftest import AppFactory
+from tests.matchmaking_helpers import INTRO, make_event
 
 MAX_EXAMPLES = 40
 CHECKS = (not_a_server_error, response_schema_conformance, status_code_conformance)
@@ -27,6 +28,16 @@ FORM = {
     "school": "北京大学",
     "major": "金融学",
     "graduation_year": 2026,
+}
+
+WISH = {
+    "on_behalf_of": "self",
+    "age_band": "18to24",
+    "alias": "小林",
+    "district": "西城区",
+    "item": "二手电脑",
+    "story": "自学编程需要一台能用的电脑，二手的就很好。",
+    "price_band": "300to1000",
 }
 
 
@@ -59,11 +70,20 @@ class Caller:
         activity = self.api.activity(capacity=3)
         application = user.post(f"/api/v1/traineeships/{post}/applications", json=FORM).get_json()
         user.post(f"/api/v1/activities/{activity}/signup")
+        wish = user.post("/api/v1/wishes", json=WISH).get_json()
+        self.api.query(lambda s: _approve_wish(s, wish["id"]))
+        match_event = self.api.query(lambda s: make_event(s).id)
+        profile = {"consent": True, "nickname": "小林", "age": 26, "gender": "male", "occupation": "金融"}
+        self.api.client.put(
+            "/api/v1/match/profile", headers=user.headers, json={**profile, "self_intro": INTRO}
+        )
         self.known = {
             "traineeship_id": post,
             "activity_id": activity,
+            "event_id": match_event,
             "application_id": application["id"],
             "notice_id": self.api.query(lambda s: _notice_for(s, user.user_id)),
+            "wish_id": wish["id"],
         }
 
     def prepare(self, case: Any) -> None:
@@ -87,6 +107,12 @@ def _restore(session: Any, user_id: int) -> None:
 
     adult = {"age_band": "18to24", "birth_year": None, "education": "bachelor", "district": "西城区"}
     users.update_profile(session, session.get(User, user_id), privacy_consent=True, **adult)
+
+
+def _approve_wish(session: Any, wish_id: int) -> None:
+    from services import wishes
+
+    wishes.approve_wish(session, wish_id, "staff:fuzz")
 
 
 def _notice_for(session: Any, user_id: int) -> int:

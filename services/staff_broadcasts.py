@@ -45,6 +45,30 @@ ERROR_LABELS = {
     "45009": "今日调用次数已满",
 }
 
+# WeChat's rule per field type, in staff words (bot/wechat/values.py words its findings as WeChat does).
+RULE_HINTS = {
+    "thing": "20 个字以内，不能换行",
+    "short_thing": "5 个字以内",
+    "number": "只能是数字",
+    "letter": "只能是英文字母",
+    "symbol": "只能是符号，5 个以内",
+    "character_string": "字母、数字或符号，32 个以内",
+    "time": "24 小时制时间，如 2026年12月1日 15:01",
+    "date": "日期，如 2026年12月1日",
+    "amount": "金额，如 100元",
+    "phone_number": "电话号码，17 位以内",
+    "car_number": "车牌号，如 京A12345",
+    "name": "姓名，10 个汉字以内",
+    "phrase": "5 个汉字以内，只能是汉字",
+}
+
+
+def explain(kind: str, reason: str) -> str:
+    """A finding of `values.check` in Chinese for staff."""
+    if reason == "is empty":
+        return "不能为空"
+    return f"不符合微信规则（{RULE_HINTS.get(kind, kind)}）"
+
 
 @dataclass(frozen=True, slots=True)
 class Draft:
@@ -115,7 +139,8 @@ def _field(
         raw, sent, problem = "", "", f"缺少「{exc.args[0]}」"
     else:
         sent = delivery_templates.fit(kind, raw)
-        problem = rules.check(kind, sent)
+        found = rules.check(kind, sent)
+        problem = explain(kind, found) if found else None
     if problem:
         problems.append(f"{CHANNEL_LABELS[channel]} {key}：{problem}")
     shown = sent if problem is None else raw

@@ -104,7 +104,7 @@ def test_preview_checks_wechat_rules_and_counts_the_audience(
     )
     bad = editor.post("/console/broadcasts/preview", json=reminder).get_json()
     assert bad["ok"] is False
-    assert any("time2" in p and "24-hour" in p for p in bad["problems"])
+    assert any("time2" in p and "24 小时制" in p for p in bad["problems"])
 
     nobody = editor.post(
         "/console/broadcasts/preview", json=_message(activity_id, audience="profile")

@@ -154,7 +154,8 @@ def seed_command(demo: bool, reset: bool) -> None:
         return
     report = seed_demo(db.session, reset=reset)
     click.echo(
-        f"sample data: {report.traineeships} traineeship(s), {report.activities} activit(ies) added"
+        f"sample data: {report.traineeships} traineeship(s), {report.activities} activit(ies), "
+        f"{report.match_events} matchmaking event(s) added"
         + (f", {report.removed} removed first" if reset else "")
     )
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bot.dialogue.context import Context
 from bot.wechat.replies import Reply
 from handlers import activity, fallback, greeting, help_12355, human, interim, traineeship
+from handlers import matchmaking
 
 Handler = Callable[[Context], Reply]
 
@@ -18,7 +19,7 @@ HANDLERS: dict[str, Handler] = {
     "traineeship": traineeship.handle,
     "activity": activity.handle,
     # Their chat flows arrive with the matchmaking/wish and subscription issues.
-    "matchmaking": interim.for_intent("matchmaking"),
+    "matchmaking": matchmaking.handle,
     "micro_wish": interim.for_intent("micro_wish"),
     "reminders": interim.for_intent("reminders"),
 }

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from services import seed_matchmaking
 from services.common import guarded
 from services.eligibility import BEIJING, beijing_today
 from services.listing_data import validate_activity, validate_traineeship
@@ -29,6 +30,7 @@ class SeedReport:
     traineeships: int
     activities: int
     removed: int
+    match_events: int = 0
 
 
 def load(seed_dir: Path = SEED_DIR) -> dict[str, list[dict[str, Any]]]:
@@ -88,7 +90,7 @@ def remove_samples(session: Session) -> int:
     session.execute(delete(Signup).where(Signup.id.in_(signup_ids)))
     session.execute(delete(Traineeship).where(Traineeship.id.in_(post_ids)))
     session.execute(delete(Activity).where(Activity.id.in_(activity_ids)))
-    return len(post_ids) + len(activity_ids)
+    return len(post_ids) + len(activity_ids) + seed_matchmaking.remove_samples(session)
 
 
 def seed_demo(
@@ -113,6 +115,7 @@ def seed_demo(
             for kind, objs in (("traineeship", posts), ("activity", acts))
             for obj in objs
         )
-        return SeedReport(len(posts), len(acts), removed)
+        matches = seed_matchmaking.seed(session, today, seed_dir, MARK)
+        return SeedReport(len(posts), len(acts), removed, matches)
 
     return guarded(session, work)

@@ -428,3 +428,22 @@ def test_staff_create_validate_publish_update_and_cancel(db_session: Session) ->
     )
     with pytest.raises(InvalidTransition):
         matchmaking_staff.publish_event(db_session, event.id, "staff:li")
+
+
+# -- demo seed -------------------------------------------------------------------------------------------
+def test_demo_seed_adds_sample_events_once_and_reset_removes_them(db_session: Session) -> None:
+    from services.seed import seed_demo
+
+    first = seed_demo(db_session)
+    events = db_session.scalars(select(MatchEvent).where(MatchEvent.is_sample.is_(True))).all()
+    assert first.match_events == len(events) >= 3
+    assert all(e.title.startswith("【示例】") and e.status == "published" and e.age_min >= 18 for e in events)
+    assert any("浪漫列车" in e.title and e.balanced for e in events)
+    assert {e.id for e in events} <= {e.id for e in matchmaking.list_events(db_session, limit=50).items}
+    assert seed_demo(db_session).match_events == 0
+    person = make_user(db_session)
+    make_profile(db_session, person)
+    matchmaking.sign_up(db_session, person, events[0].id, single_declared=True)
+    again = seed_demo(db_session, reset=True)
+    assert again.match_events == len(events)
+    assert db_session.scalar(select(func.count()).select_from(MatchSignup)) == 0

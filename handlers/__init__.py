@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from bot.dialogue.context import Context
 from bot.wechat.replies import Reply
-from handlers import activity, fallback, greeting, help_12355, human, interim, traineeship
+from handlers import activity, fallback, greeting, help_12355, human, interim, micro_wish, traineeship
 from handlers import matchmaking
 
 Handler = Callable[[Context], Reply]
@@ -20,7 +20,7 @@ HANDLERS: dict[str, Handler] = {
     "activity": activity.handle,
     # Their chat flows arrive with the matchmaking/wish and subscription issues.
     "matchmaking": matchmaking.handle,
-    "micro_wish": interim.for_intent("micro_wish"),
+    "micro_wish": micro_wish.handle,
     "reminders": interim.for_intent("reminders"),
 }
 

@@ -30,7 +30,20 @@ from services.models_matchmaking import MatchEvent, MatchProfile, MatchSignup
 from services.models_wishes import Wish
 from tests.conftest import MP_APPID, AppFactory
 
-TABLES = (MatchSignup, MatchProfile, MatchEvent, Wish, Signup, Application, StatusChange, UserNotice, ApiSession, Activity, Traineeship, User)
+TABLES = (
+    MatchSignup,
+    MatchProfile,
+    MatchEvent,
+    Wish,
+    Signup,
+    Application,
+    StatusChange,
+    UserNotice,
+    ApiSession,
+    Activity,
+    Traineeship,
+    User,
+)
 
 
 def wipe(app: Flask) -> None:

@@ -6,8 +6,17 @@ from collections.abc import Callable
 
 from bot.dialogue.context import Context
 from bot.wechat.replies import Reply
-from handlers import activity, fallback, greeting, help_12355, human, interim, micro_wish, traineeship
-from handlers import matchmaking
+from handlers import (
+    activity,
+    fallback,
+    greeting,
+    help_12355,
+    human,
+    interim,
+    matchmaking,
+    micro_wish,
+    traineeship,
+)
 
 Handler = Callable[[Context], Reply]
 

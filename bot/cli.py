@@ -155,7 +155,7 @@ def seed_command(demo: bool, reset: bool) -> None:
     report = seed_demo(db.session, reset=reset)
     click.echo(
         f"sample data: {report.traineeships} traineeship(s), {report.activities} activit(ies), "
-        f"{report.match_events} matchmaking event(s) added"
+        f"{report.match_events} matchmaking event(s), {report.wishes} micro-wish(es) added"
         + (f", {report.removed} removed first" if reset else "")
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from services import seed_matchmaking
+from services import seed_matchmaking, seed_wishes
 from services.common import guarded
 from services.eligibility import BEIJING, beijing_today
 from services.listing_data import validate_activity, validate_traineeship
@@ -31,6 +31,7 @@ class SeedReport:
     activities: int
     removed: int
     match_events: int = 0
+    wishes: int = 0
 
 
 def load(seed_dir: Path = SEED_DIR) -> dict[str, list[dict[str, Any]]]:
@@ -90,7 +91,8 @@ def remove_samples(session: Session) -> int:
     session.execute(delete(Signup).where(Signup.id.in_(signup_ids)))
     session.execute(delete(Traineeship).where(Traineeship.id.in_(post_ids)))
     session.execute(delete(Activity).where(Activity.id.in_(activity_ids)))
-    return len(post_ids) + len(activity_ids) + seed_matchmaking.remove_samples(session)
+    matches, wishes = seed_matchmaking.remove_samples(session), seed_wishes.remove_samples(session)
+    return len(post_ids) + len(activity_ids) + matches + wishes
 
 
 def seed_demo(
@@ -116,6 +118,7 @@ def seed_demo(
             for obj in objs
         )
         matches = seed_matchmaking.seed(session, today, seed_dir, MARK)
-        return SeedReport(len(posts), len(acts), removed, matches)
+        wishes = seed_wishes.seed(session, today, seed_dir, MARK)
+        return SeedReport(len(posts), len(acts), removed, matches, wishes)
 
     return guarded(session, work)

@@ -41,7 +41,10 @@ def test_seed_is_marked_dated_and_idempotent(db_session: Session) -> None:
 
     activities.sign_up(db_session, make_user(db_session), acts[0].id)
     reset = seed_demo(db_session, reset=True)
-    assert reset.removed == before[0] + before[1] - 1 + reset.match_events and counts(db_session) == before
+    assert (
+        reset.removed == before[0] + before[1] - 1 + reset.match_events + reset.wishes
+        and counts(db_session) == before
+    )
     assert db_session.get(Traineeship, real.id) is not None  # real rows are never touched
 
 
@@ -51,7 +54,7 @@ def test_cli_seed_demo(app: Flask, db_session: Session) -> None:
     assert first.exit_code == 0, first.output
     before = counts(db_session)
     second = runner.invoke(args=["seed", "--demo"])
-    assert "0 traineeship(s), 0 activit(ies), 0 matchmaking event(s) added" in second.output
+    assert "0 traineeship(s), 0 activit(ies), 0 matchmaking event(s), 0 micro-wish(es) added" in second.output
     assert counts(db_session) == before
     assert runner.invoke(args=["seed", "--reset"]).exit_code == 0
     assert counts(db_session) == (0, 0)

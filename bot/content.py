@@ -44,7 +44,6 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "human_queued_closed": {"case_id", "next_open"},
     "clarify": {"choices"},
     "menu_offer": set(),
-    "interim_micro_wish": set(),
     "interim_reminders": set(),
     "traineeship_list": {"filters", "items", "more", "note"},
     "traineeship_filters": {"words"},

@@ -152,14 +152,18 @@ def start_signup(ctx: Context, event_id: int) -> Reply:
     for signup in matchmaking.my_signups(db.session, user):
         if signup.event_id == event_id and signup.status in ("pending", "approved", "waitlisted"):
             return Text(content.text("match_already", title=event.title, status=status_label(signup.status)))
-    profile = matchmaking_profiles.get_profile(db.session, user)
-    verdict = matchmaking.eligibility(user, profile, event)
     if matchmaking_profiles.is_minor(user):
         return Text(content.text("match_adults_only"))
+    try:
+        matchmaking.ensure_open(event)
+    except (Closed, DeadlinePassed) as exc:
+        return Text(content.text("match_closed", title=event.title, reason=exc.message))
+    profile = matchmaking_profiles.get_profile(db.session, user)
     if profile is None:
         intro = content.text("match_profile_needed", title=event.title)
         form = start_profile(ctx, event_id)
         return Text(f"{intro}\n{form.content}") if isinstance(form, Text) else form
+    verdict = matchmaking.eligibility(user, profile, event)
     if verdict.eligible is False:
         return Text(content.text("match_not_eligible", title=event.title, reason=verdict.reason))
     form = start_form(ctx, SIGNUP, {"event_id": str(event_id)})

@@ -26,6 +26,7 @@ __all__ = [
     "cancel_signup",
     "check_in",
     "eligibility",
+    "ensure_open",
     "get_event",
     "list_events",
     "my_signups",
@@ -90,7 +91,9 @@ def eligibility(
     return Eligibility(reason is None, reason)
 
 
-def _check_open(event: MatchEvent, now: datetime) -> None:
+def ensure_open(event: MatchEvent, now: datetime | None = None) -> None:
+    """`Closed` or `DeadlinePassed` (with the reason) unless the event takes sign-ups now."""
+    now = now or utcnow()
     if event.status != "published":
         raise Closed("这个交友活动已取消。" if event.status == "cancelled" else "这个交友活动已停止报名。")
     if aware(event.starts_at) <= now:  # type: ignore[operator]
@@ -125,7 +128,7 @@ def sign_up(session: Session, user: User, event_id: int, *, single_declared: boo
     if not verdict.eligible or profile is None:
         raise NotEligible(verdict.reason)
     try:
-        _check_open(event, now)
+        ensure_open(event, now)
         claimed = claim_seat(session, event_id, profile.gender)
         status = ("pending" if event.requires_review else "approved") if claimed else "waitlisted"
         values = {"status": status, "gender": profile.gender, "single_declared_at": now, "queued_at": now}

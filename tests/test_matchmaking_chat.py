@@ -206,3 +206,21 @@ def test_menu_key_and_empty_list(app: Flask, wechat: WeChatPusher, openid: str) 
     )
     assert "1. 单身青年联谊" in wechat.push(click).text
     assert "在交友活动这里" in wechat.text("这是什么意思呀", openid=openid).text
+
+
+def test_ineligible_or_closed_is_said_before_anything_is_asked(
+    app: Flask, wechat: WeChatPusher, openid: str
+) -> None:
+    event(app, title="年轻场", age_min=22, age_max=25)
+    event(
+        app, title="截止场", starts_at=BEIJING_SAT_2PM + timedelta(hours=1), signup_deadline=datetime.now(UTC)
+    )
+    with_profile(app, openid, age=30)
+    wechat.text("交友活动", openid=openid)
+    wechat.text("1", openid=openid)
+    refused = wechat.text("报名", openid=openid).text
+    assert "暂时不符合「年轻场」" in refused and "25" in refused
+    assert "停止报名" in wechat.text("2", openid=openid).text
+    closed = wechat.text("报名", openid=openid).text
+    assert "「截止场」已停止报名" in closed and "确认" not in closed
+    assert rows(app, MatchSignup, openid) == []

@@ -10,7 +10,7 @@ import pkgutil
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -36,6 +36,8 @@ def _load_screens() -> None:
 
 
 def _context() -> dict[str, Any]:
+    if not request.path.startswith("/console"):
+        return {}
     staff = auth.current_staff() if request.endpoint != "console.static" else None
     return {
         "staff": staff,
@@ -92,20 +94,33 @@ def _domain_error(exc: DomainError) -> Any:
         return _error_page(400, exc.message)
     details = "；".join((exc.fields or {}).values())
     flash(exc.message + (f"（{details}）" if details else ""), "error")
-    back = request.referrer or ""
+    back = g.get("console_back") or request.referrer or ""
     host = request.host_url.rstrip("/")
-    return redirect(back if back.startswith(host + "/console/") else request.path)
+    if back.startswith(host + "/console/"):
+        back = back[len(host) :]
+    return redirect(back if back.startswith("/console/") else url_for("console.dashboard"))
 
 
 def init_app(app: Flask) -> None:
     _load_screens()
     settings = app.config["SETTINGS"]
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    # Flask's defaults: HttpOnly on, SameSite unset. Lax keeps the cookie off cross-site posts.
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
     if settings.is_production:
         app.config["SESSION_COOKIE_SECURE"] = True
     app.register_blueprint(bp)
     app.add_template_filter(beijing_time, "bj")
+    # App-wide (not only the blueprint's) so that the 404 page of an unknown /console path has it too.
+    app.context_processor(_context)
+
+    @app.errorhandler(404)
+    def _not_found(exc: HTTPException) -> Any:
+        # Unknown /console paths match no blueprint route: give them the console's Chinese page.
+        if request.path.startswith("/console/"):
+            return _error_page(404, MESSAGES[404])
+        return exc
 
     @app.after_request
     def _console_headers(response: Response) -> Response:
@@ -127,12 +142,7 @@ def _before() -> Any:
     return None
 
 
-bp.context_processor(_context)
-
-
 @bp.route("/")
 @auth.require_role("viewer")
 def index() -> Response:
-    from flask import url_for
-
     return redirect(url_for("console.dashboard"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint
+from flask import Blueprint, g
 
 bp = Blueprint(
     "console", __name__, url_prefix="/console", template_folder="templates", static_folder="static"
@@ -28,3 +28,8 @@ def nav_item(label: str, endpoint: str, *roles: str, order: int = 50) -> None:
         return
     NAV.append(NavItem(label, endpoint, roles, order))
     NAV.sort(key=lambda item: (item.order, item.label))
+
+
+def back_on_error(url: str) -> None:
+    """Where a POST view goes when a service refuses (the message is flashed there); default: the referrer."""
+    g.console_back = url

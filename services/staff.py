@@ -210,6 +210,14 @@ def set_password(
     return staff
 
 
+def change_own_password(session: Session, staff: StaffUser, current: str, new: str) -> StaffUser:
+    """The signed-in person's own change: the current password first, so a borrowed session is not enough."""
+    if not check_password_hash(staff.password_hash, current):
+        audit.record(session, audit.actor_of(staff), "staff.password_failed", f"staff_user:{staff.username}")
+        raise Invalid(fields={"current": "当前密码不正确。"})
+    return set_password(session, staff, staff.username, new)
+
+
 def authenticate(
     session: Session,
     username: str,

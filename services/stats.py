@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.eligibility import BEIJING, beijing_today
 from services.models import Application, HelpCase, MessageLog, Signup, User
+from services.models_delivery import Notice, Outbox
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -85,3 +86,28 @@ def said_on(session: Session, day: date, limit: int) -> tuple[list[Said], bool]:
     ).all()
     said = [Said(None, key) if kind == "event" else Said(text, None) for kind, _ev, key, text in rows]
     return said[:limit], len(said) > limit
+
+
+DELIVERY_OUTCOMES = ("sent", "skipped", "failed", "waiting")
+
+
+def deliveries_per_day(session: Session, days: list[date]) -> dict[str, list[int]]:
+    """Outbox rows of the notices due each day, by outcome (`waiting`: pending or being sent)."""
+    out = {outcome: [0] * len(days) for outcome in DELIVERY_OUTCOMES}
+    for i, day in enumerate(days):
+        start, end = day_bounds(day)
+        rows = session.execute(
+            select(Outbox.status, func.count())
+            .join(Notice, Notice.id == Outbox.notice_id)
+            .where(Notice.scheduled_at >= start, Notice.scheduled_at < end)
+            .group_by(Outbox.status)
+        )
+        for status, n in rows:
+            key = status if status in out else "waiting"
+            out[key][i] += int(n)
+    return out
+
+
+def success_rate(sent: int, failed: int) -> float | None:
+    """Sent out of those that reached an outcome by trying; skips (no channel allowed) are not failures."""
+    return 100.0 * sent / (sent + failed) if sent + failed else None

@@ -14,6 +14,7 @@ entry for every new `<arg>` in a console route, returning the id of a row that e
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -155,7 +156,7 @@ def _help_case(app: Flask) -> int:
             kind="crisis",
             category="suicide",
             urgent=True,
-            source_key="matrix",
+            source_key=f"matrix-{uuid.uuid4().hex}",
             evidence="不想活了",
             transcript=[{"role": "user", "text": "不想活了", "at": 0}],
         )

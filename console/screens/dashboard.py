@@ -53,6 +53,9 @@ def dashboard() -> str:
     seen = [i for i in INTENTS if any(d.counts.get(i) for d in intent_days)]
     intent_series = {INTENT_LABELS.get(i, i): [d.counts.get(i, 0) for d in intent_days] for i in seen}
     today_intents = intent_days[-1]
+    deliveries = stats.deliveries_per_day(session, days)
+    rates = [stats.success_rate(s, f) for s, f in zip(deliveries["sent"], deliveries["failed"], strict=True)]
+    delivery_names = {"sent": "已送达", "skipped": "已跳过", "failed": "失败", "waiting": "发送中"}
     context = {
         "today": {
             "messages": messages[-1],
@@ -61,6 +64,8 @@ def dashboard() -> str:
             "new_users": new_users[-1],
             "fallback_rate": today_intents.fallback_rate,
             "classified": today_intents.total,
+            "delivery_rate": rates[-1],
+            "delivered": deliveries["sent"][-1],
         },
         "open_cases": open_cases,
         "sampled": any(d.sampled for d in intent_days),
@@ -74,6 +79,13 @@ def dashboard() -> str:
             labels, {"新用户": new_users, "活动报名": signups, "见习申请": applications}, "每日新增"
         ),
         "people_legend": charts.legend(["新用户", "活动报名", "见习申请"]),
+        "delivery_chart": charts.stacked_bar_chart(
+            labels, {delivery_names[k]: v for k, v in deliveries.items()}, "每日通知送达情况"
+        ),
+        "delivery_legend": charts.legend(list(delivery_names.values())),
+        "delivery_rate_chart": charts.line_chart(
+            labels, {"送达率": [r if r is not None else 0.0 for r in rates]}, "每日送达率", percent=True
+        ),
         "cases_chart": charts.bar_chart(
             ["危机", "回电请求", "转人工"],
             {"待处理": [open_cases["crisis"], open_cases["callback"], open_cases["human"]]},

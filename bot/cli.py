@@ -224,6 +224,12 @@ def init_app(app: Flask) -> None:
     for group in (messages_cli, intents_cli, content_cli, menu_cli, traineeships_cli, activities_cli):
         app.cli.add_command(group)
     app.cli.add_command(seed_command)
+    from bot import delivery_cli
+
+    delivery_cli.init_app(app)
     from sandbox import cli as sandbox_cli  # the sandbox imports bot: register it late
 
     sandbox_cli.init_app(app)
+    from bot import scheduler  # imports the services the jobs call: register it late too
+
+    scheduler.init_app(app)

@@ -135,6 +135,42 @@ class Settings(BaseSettings):
     CONSOLE_LOGIN_RATE_PER_MINUTE: int = Field(10, ge=0)
     CONSOLE_LOGIN_MAX_FAILURES: int = Field(5, ge=1)
     CONSOLE_LOCKOUT_SECONDS: int = Field(900, ge=1)
+    # Delivery worker (services/delivery_worker.py): rows claimed per batch, how long a claim holds before
+    # another worker may take the rows over, sends in flight per worker, retries, and quiet hours (China
+    # time, "22:00-08:00"; empty: none) during which non-urgent notices wait.
+    DELIVERY_BATCH_SIZE: int = Field(50, ge=1, le=1000)
+    DELIVERY_LEASE_SECONDS: float = Field(120.0, gt=0)
+    DELIVERY_CONCURRENCY: int = Field(4, ge=1, le=64)
+    DELIVERY_POLL_SECONDS: float = Field(1.0, gt=0)
+    DELIVERY_MAX_ATTEMPTS: int = Field(8, ge=1)
+    DELIVERY_BACKOFF_SECONDS: float = Field(30.0, ge=0)
+    QUIET_HOURS: str = "22:00-08:00"
+    # Scheduler (`flask --app bot scheduler run`): one leader through a Redis lock that expires after
+    # SCHEDULER_LOCK_TTL_SECONDS unless renewed every SCHEDULER_LOCK_RENEW_SECONDS; a follower takes over
+    # within TTL + RENEW. Times of day are in SCHEDULER_TIMEZONE ("HH:MM").
+    SCHEDULER_LOCK_TTL_SECONDS: float = Field(30.0, gt=0)
+    SCHEDULER_LOCK_RENEW_SECONDS: float = Field(10.0, gt=0)
+    SCHEDULER_TIMEZONE: str = "Asia/Shanghai"
+    SCHEDULER_MISFIRE_GRACE_SECONDS: int = Field(600, ge=1)
+    SCHEDULER_THREADS: int = Field(4, ge=1)
+    # Reminders before an activity starts, in hours (comma-separated: "24,2"), and how often due ones are
+    # looked for; the waitlist closes at the signup deadline, else WAITLIST_CLOSE_HOURS before the start.
+    REMINDER_LEAD_HOURS: Annotated[list[float], NoDecode] = Field(default_factory=lambda: [24.0, 2.0])
+    REMINDER_SCAN_SECONDS: int = Field(300, ge=1)
+    WAITLIST_CLOSE_HOURS: float = Field(2.0, ge=0)
+    # Status notices the immediate path could not deliver go to the delivery engine after settling this
+    # long, if not older than the max age; wish claims are expired this often; tokens are checked this often.
+    STATUS_NOTICE_SWEEP_SECONDS: int = Field(300, ge=1)
+    STATUS_NOTICE_SETTLE_SECONDS: int = Field(120, ge=0)
+    STATUS_NOTICE_MAX_AGE_HOURS: int = Field(72, ge=1)
+    WISH_CLAIM_SWEEP_SECONDS: int = Field(300, ge=1)
+    TOKEN_REFRESH_CHECK_SECONDS: int = Field(60, ge=1)
+    # Retention: inbound messages and the rendered payloads of finished outbox rows are deleted after this
+    # many days, at RETENTION_PURGE_AT; staff get the open help cases at STAFF_DIGEST_AT.
+    MESSAGE_LOG_RETENTION_DAYS: int = Field(180, ge=1)
+    OUTBOX_PAYLOAD_RETENTION_DAYS: int = Field(30, ge=1)
+    RETENTION_PURGE_AT: str = Field("03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    STAFF_DIGEST_AT: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     LOG_LEVEL: str = "INFO"
 
     _aes = field_validator("WECHAT_AES_KEY", "WECHAT_PREVIOUS_AES_KEY")(_check_aes_key)
@@ -144,6 +180,13 @@ class Settings(BaseSettings):
     def _split_openids(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("REMINDER_LEAD_HOURS", mode="before")
+    @classmethod
+    def _split_hours(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("WECHAT_RATE_LIMITS", mode="before")
@@ -158,6 +201,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected api=calls_per_second, got {part!r}")
             rates[name.strip()] = float(number)
         return rates
+
+    @field_validator("QUIET_HOURS")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        from services.delivery_quiet import QuietHours  # late: services import bot modules
+
+        QuietHours.parse(value)
+        return value
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -12,9 +12,9 @@ from handlers import (
     greeting,
     help_12355,
     human,
-    interim,
     matchmaking,
     micro_wish,
+    reminders,
     traineeship,
 )
 
@@ -27,10 +27,9 @@ HANDLERS: dict[str, Handler] = {
     "human": human.handle,
     "traineeship": traineeship.handle,
     "activity": activity.handle,
-    # Their chat flows arrive with the matchmaking/wish and subscription issues.
     "matchmaking": matchmaking.handle,
     "micro_wish": micro_wish.handle,
-    "reminders": interim.for_intent("reminders"),
+    "reminders": reminders.handle,
 }
 
 

@@ -97,6 +97,11 @@ def main() -> None:
         raise SystemExit(f"端口 {sandbox_port} 无法使用 ({exc}); set SANDBOX_PORT to another port") from None
     if uses_sandbox:
         sync_menu(app)
+    # The scheduler (reminders, expiries, token refresh) in this process too; its leader lock is the
+    # in-process Redis stand-in's, so a second `make run` would not share it (development only).
+    from bot.scheduler import SchedulerService
+
+    scheduler = SchedulerService(app).start()
     # Both servers log through werkzeug's logger; only the sandbox's polling is filtered out.
     logging.getLogger("werkzeug").addFilter(QuietSimulatorPolls())
 
@@ -116,6 +121,7 @@ def main() -> None:
         print(f"端口 {bot_port} 无法使用 ({exc}); set PORT to another port", file=sys.stderr)
         raise SystemExit(1) from None
     finally:
+        scheduler.stop()
         sandbox.stop()
         app.extensions["followups"].shutdown()
         app.extensions["inbound"].shutdown()

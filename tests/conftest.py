@@ -229,10 +229,15 @@ def help_cases_for(app: Flask, openid: str, kind: str | None = None) -> list[Any
 
 # -- services: a session on the test database, and the people/listing tables emptied after each test ------
 DOMAIN_TABLES = (
-    "wish",
     "match_signup",
     "match_profile",
     "match_event",
+    "reminder_preference",
+    "reminder_sent",
+    "wish",
+    "outbox",
+    "notice",
+    "subscription_credit",
     "signup",
     "application",
     "status_change",

@@ -6,9 +6,10 @@ import handlers
 from bot import content
 from bot.dialogue import classifier, crisis, faq, focus, forms, intents
 from bot.dialogue.context import Call, Context, Step, dispatch, resolve
+from bot.wechat.messages import SUBSCRIBE_MSG_EVENTS
 from bot.wechat.replies import Reply, Success, Text
 from handlers import crisis as crisis_handler
-from handlers import fallback, greeting
+from handlers import fallback, greeting, reminders, subscription_events
 
 # Message types a person sends that carry no text we can read (voice without a transcript included).
 MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo", "location", "link", "file"})
@@ -162,11 +163,13 @@ def _route_event(ctx: Context) -> Step:
     if event == "subscribe":
         return greeting.welcome(ctx)
     if event == "unsubscribe":
-        # The follower is gone: drop their conversation. Erasing personal data arrives with issue 7.
+        # The follower is gone: drop their conversation and erase their data (a database handler: worker).
         ctx.state.clear()
-        return Success()
+        return dispatch(ctx, reminders.forget)
     if event == "click":
         intent = intents.menu_intent(ctx.message.event_key)
         return _dispatch(ctx, intent) if intent else fallback.handle(ctx)
-    # VIEW, LOCATION, TEMPLATESENDJOBFINISH, subscribe_msg_* and unknown events need no passive reply.
+    if event in SUBSCRIBE_MSG_EVENTS:
+        return subscription_events.record(ctx)  # the credit ledger; no passive reply
+    # VIEW, LOCATION, TEMPLATESENDJOBFINISH, unknown events need no passive reply.
     return Success()

@@ -3,6 +3,7 @@ list of events in any status. Sign-ups with profiles are sensitive: only editors
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services import matchmaking_staff as mm
 from services.audit import actor_of
+from services.eligibility import BEIJING, aware
 from services.models_matchmaking import MatchEvent, MatchSignup
 from services.models_staff import StaffUser
 from services.staff import ensure_role
@@ -100,6 +102,46 @@ def review_signup(
         lambda s: f"match_signup:{s.id}",
         lambda a: mm.review_signup(session, signup_id, decision, a, note),
         detail={"decision": decision, "note": note} if note else {"decision": decision},
+    )
+
+
+def _beijing(value: datetime | None) -> str:
+    stamp = aware(value)
+    return stamp.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if stamp else ""
+
+
+def export_signups(session: Session, staff: StaffUser, event_id: int, fmt: str) -> bytes:
+    """The sign-up list for the day (check-in sheet): nickname, gender, birth year, field, status. No contact
+    details exist for matchmaking, so none leave."""
+    from services.importing import write_table
+
+    def work(_actor: str) -> bytes:
+        event = get_event(session, event_id)
+        views = mm.event_signups(session, event_id, actor_of(staff))
+        order = {"approved": 0, "pending": 1, "waitlisted": 2}
+        rows = [
+            [
+                v.signup.id,
+                v.profile.nickname if v.profile else "",
+                GENDER_LABELS.get(v.signup.gender, v.signup.gender),
+                v.profile.birth_year if v.profile else "",
+                v.profile.occupation if v.profile else "",
+                SIGNUP_STATUS.get(v.signup.status, v.signup.status),
+                _beijing(v.signup.queued_at),
+                _beijing(v.signup.checked_in_at),
+            ]
+            for v in sorted(views, key=lambda v: order.get(v.signup.status, 3))
+        ]
+        headers = ["报名编号", "昵称", "性别", "出生年", "职业领域", "状态", "报名时间", "签到时间"]
+        return write_table(headers, rows, fmt, sheet=event.title)
+
+    return perform(
+        session,
+        staff,
+        "match_signup.export",
+        lambda _: f"match_event:{event_id}",
+        work,
+        detail={"format": fmt},
     )
 
 

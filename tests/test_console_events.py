@@ -3,8 +3,10 @@ that reaches the person; profiles only for editors."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from services import matchmaking
@@ -115,3 +117,10 @@ def test_review_sign_ups_and_profiles_only_for_editors(editor: Any, viewer: Any,
     assert "只有待审核的报名可以审核" in again.text
     reviews = db_session.scalars(select(AuditLog).where(AuditLog.action == "match_signup.review")).all()
     assert [r.detail["decision"] for r in reviews] == ["approved", "declined"]
+
+    sheet = editor.get(f"/console/events/{event.id}/export?format=xlsx")
+    assert sheet.status_code == 200
+    rows = list(load_workbook(io.BytesIO(sheet.data)).worksheets[0].iter_rows(values_only=True))
+    assert rows[0][:3] == ("报名编号", "昵称", "性别")
+    assert [r[1:3] for r in rows[1:]] == [("山川", "男"), ("明月", "女")]  # approved before declined
+    assert viewer.get(f"/console/events/{event.id}/export?format=xlsx").status_code == 403

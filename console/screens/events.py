@@ -16,6 +16,8 @@ from console.domain_common import (
     READ,
     back,
     checkbox,
+    download,
+    export_format,
     fail,
     field_errors,
     form_values,
@@ -169,6 +171,15 @@ def event_close(event_id: int) -> BaseResponse:
 def event_cancel(event_id: int) -> BaseResponse:
     done = "「{title}」已取消，并已通知所有报名者。"
     return move(staff_events.cancel_event, event_id, done, "console.event_detail", event_id=event_id)
+
+
+@bp.get("/events/<int:event_id>/export")
+@require_role(*EDIT)
+def event_export(event_id: int) -> Any:
+    event = _event_or_404(event_id)
+    fmt = export_format()
+    data = staff_events.export_signups(db.session, current_staff(), event_id, fmt)  # type: ignore[arg-type]
+    return download(data, f"{event.title}-报名名单.{fmt}", fmt)
 
 
 @bp.post("/match-signups/<int:match_signup_id>/review")

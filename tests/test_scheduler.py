@@ -235,16 +235,18 @@ def test_two_processes_kill_the_leader_and_the_other_takes_over(
     try:
         wait_until(lambda: holder_pid() == procs[0].pid, 30)
         procs.append(_spawn(env, tmp_path / "b.log"))
-        # The leader runs the token refresh every second; the standby must not.
+        # The standby is up (its first election round runs as it starts) and the leader runs the jobs.
+        wait_until(lambda: b"started" in (tmp_path / "b.log").read_bytes(), 30)
         wait_until(lambda: (jobs.last_run(app, "token_refresh") or {}).get("ok") is True, 15)
-        time.sleep(3 * ttl)
+        time.sleep(2 * ttl)
         assert holder_pid() == procs[0].pid, "the standby must not take over from a live leader"
 
         os.kill(procs[0].pid, signal.SIGKILL)
         killed_at = time.monotonic()
         wait_until(lambda: holder_pid() == procs[1].pid, ttl + renew + 10)
         took = time.monotonic() - killed_at
-        assert took <= ttl + renew + 1.0, f"take-over took {took:.2f} s"
+        print(f"take-over after kill -9: {took:.2f} s (ttl {ttl}, renew {renew})")
+        assert took <= ttl + renew + 2.0, f"take-over took {took:.2f} s"  # 2 s for a loaded machine
         # …and the new leader runs the jobs.
         ran_at = time.time()
         wait_until(lambda: (jobs.last_run(app, "token_refresh") or {}).get("at", 0) > ran_at, 10)

@@ -141,7 +141,13 @@ class LeaderElector:
             if fence is not None:
                 self.fence, self._term_started = fence, now
                 log.info("scheduler: elected leader (fence %d, %s)", fence, self.lock.owner)
-                self.on_elected(fence)
+                try:
+                    self.on_elected(fence)
+                except Exception:
+                    # A leader that could not start its jobs (database down) must not sit on the lock.
+                    self.fence = None
+                    self.lock.release()
+                    raise
             return
         try:
             kept = self.lock.renew()

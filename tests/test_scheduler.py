@@ -258,3 +258,18 @@ def test_two_processes_kill_the_leader_and_the_other_takes_over(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_leader_that_cannot_start_its_jobs_gives_the_lock_back(app: Flask) -> None:
+    rx = get_redis(app)
+    assert rx.client is not None
+    key = rx.key("scheduler", "leader")
+
+    def broken(fence: int) -> None:
+        raise RuntimeError("database unavailable")
+
+    leader = LeaderElector(LeaderLock(rx.client, key, ttl=5), 1, on_elected=broken, on_demoted=lambda: None)
+    with pytest.raises(RuntimeError):
+        leader.step()
+    assert not leader.is_leader
+    assert rx.client.get(key) is None  # a standby can take over at once

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 ACTOR = "system:scheduler"
 TOPIC = "activities"
+STALE_AFTER = timedelta(days=1)
 
 
 def slot_name(hours: float) -> str:
@@ -163,6 +164,8 @@ def close_waitlists(session: Session, now: datetime, close_before: timedelta) ->
             select(Activity.id)
             .where(
                 Activity.status.in_(("published", "closed")),
+                # Long past activities keep their old waitlists as history: news that late helps no one.
+                Activity.starts_at > now - STALE_AFTER,
                 or_(
                     and_(Activity.signup_deadline.is_not(None), Activity.signup_deadline <= now),
                     and_(Activity.signup_deadline.is_(None), Activity.starts_at <= now + close_before),

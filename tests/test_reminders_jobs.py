@@ -282,26 +282,27 @@ def test_undelivered_status_notices_are_forwarded_once(japp: Flask) -> None:
 def test_wish_claim_expiry_returns_expired_claims(japp: Flask) -> None:
     from services.models_wishes import Wish
 
-    columns = set(Wish.__table__.columns.keys())
-
     def setup() -> int:
         (donor,) = make_users(db.session, 1)
-        values: dict[str, Any] = {
-            "status": "claimed",
-            "claimed_by": donor.id,
-            "claimed_at": NOW - timedelta(days=20),
-            "claim_expires_at": NOW - timedelta(days=1),
-        }
-        for name, column in Wish.__table__.columns.items():
-            if (
-                name not in values
-                and name != "id"
-                and not column.nullable
-                and column.default is None
-                and column.server_default is None
-            ):
-                values[name] = 1 if str(column.type).upper().startswith(("INT", "BIGINT")) else "示例"
-        wish = Wish(**{k: v for k, v in values.items() if k in columns})
+        wish = Wish(
+            on_behalf_of="self",
+            alias="小雨",
+            age_band="14to17",
+            district="西城区",
+            item="课外书",
+            story="想读更多的书。",
+            price_band="under100",
+            safety_suggest="pass",
+            safety_source="test",
+            public_alias="小雨",
+            public_item="课外书",
+            public_story="想读更多的书。",
+            status="claimed",
+            approved_at=NOW - timedelta(days=30),
+            claimed_by=donor.id,
+            claimed_at=NOW - timedelta(days=20),
+            claim_expires_at=NOW - timedelta(days=1),
+        )
         db.session.add(wish)
         db.session.commit()
         return wish.id

@@ -18,25 +18,14 @@ from sqlalchemy import Exists, Integer, String, case, cast, delete, func, litera
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import delivery, delivery_templates
+from services import delivery, delivery_templates, reminders
 from services.eligibility import aware
 from services.models import HelpCase, MessageLog, UserNotice
 from services.models_delivery import Notice, Outbox
-from services.models_reminders import ReminderPreference, ReminderSent
+from services.models_reminders import ReminderSent
 
 ACTOR = "system:scheduler"
 FINISHED = ("sent", "failed", "skipped")
-
-
-def topic_of(kind: str) -> str:
-    """The preference topic of a status notice, from the kind the notifying service wrote."""
-    if kind.startswith("wish_"):
-        return "wishes"
-    if kind.startswith("match"):
-        return "matchmaking"
-    if kind.startswith("application"):
-        return "traineeships"
-    return "activities"  # waitlist_promoted, activity_cancelled, signup_cancelled
 
 
 def forward_undelivered(session: Session, now: datetime, max_age: timedelta, limit: int = 500) -> int:
@@ -61,19 +50,9 @@ def forward_undelivered(session: Session, now: datetime, max_age: timedelta, lim
     ).all()
     forwarded = 0
     for notice in rows:
-        if _opted_out(session, notice.user_id, topic_of(notice.kind)):
-            continue
-        forwarded += _forward(session, notice)
+        if reminders.filter_wanted(session, [notice.user_id], notice.kind):
+            forwarded += _forward(session, notice)
     return forwarded
-
-
-def _opted_out(session: Session, user_id: int, topic: str) -> bool:
-    enabled = session.scalar(
-        select(ReminderPreference.enabled).where(
-            ReminderPreference.user_id == user_id, ReminderPreference.topic == topic
-        )
-    )
-    return enabled is False
 
 
 def _queued_for(notice: type[UserNotice]) -> Exists:

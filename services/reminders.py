@@ -61,6 +61,35 @@ def set_preferences(
     return preferences(session, user)
 
 
+def topic_of(kind: str) -> str:
+    """The topic a notice kind belongs to (the kinds the notifying services write)."""
+    if kind.startswith("wish_"):
+        return "wishes"
+    if kind.startswith("match"):
+        return "matchmaking"
+    if kind.startswith("application"):
+        return "traineeships"
+    return "activities"  # reminder, waitlist_promoted, waitlist_closed, activity_cancelled, signup_cancelled
+
+
+def filter_wanted(session: Session, user_ids: Iterable[int], kind: str) -> list[int]:
+    """The people among `user_ids` who have not turned off the topic of a notice of `kind`: for whoever
+    turns a change into a push (the scheduler's jobs; `notices` before it queues a status notice)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return []
+    muted = set(
+        session.scalars(
+            select(ReminderPreference.user_id).where(
+                ReminderPreference.user_id.in_(ids),
+                ReminderPreference.topic == topic_of(kind),
+                ReminderPreference.enabled.is_(False),
+            )
+        )
+    )
+    return [uid for uid in ids if uid not in muted]
+
+
 def wanted_by(user_id: ColumnElement[int], topic: str) -> ColumnElement[bool]:
     """A SQL condition: the user (a column, e.g. `Signup.user_id`) has not turned `topic` off."""
     return not_(

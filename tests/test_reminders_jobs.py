@@ -412,3 +412,27 @@ def test_staff_digest_counts_open_cases_once_a_day(
         )
         == 3
     )
+
+
+def test_filter_wanted_drops_people_who_turned_the_topic_off(japp: Flask) -> None:
+    def work() -> tuple[list[int], list[int], list[int], int, int]:
+        a, b = make_users(db.session, 2)
+        reminders.set_preferences(db.session, b, ["traineeships"], False)
+        return (
+            reminders.filter_wanted(db.session, [a.id, b.id, a.id], "application_status"),
+            reminders.filter_wanted(db.session, [b.id, a.id], "waitlist_promoted"),
+            reminders.filter_wanted(db.session, [], "wish_claimed"),
+            a.id,
+            b.id,
+        )
+
+    traineeship, activity, nobody, a, b = run(japp, work)
+    assert traineeship == [a] and activity == sorted([a, b]) and nobody == []
+    assert [
+        reminders.topic_of(k) for k in ("wish_claimed", "match_promoted", "application_status", "reminder")
+    ] == [
+        "wishes",
+        "matchmaking",
+        "traineeships",
+        "activities",
+    ]

@@ -273,3 +273,20 @@ def test_a_leader_that_cannot_start_its_jobs_gives_the_lock_back(app: Flask) -> 
         leader.step()
     assert not leader.is_leader
     assert rx.client.get(key) is None  # a standby can take over at once
+
+
+def test_the_jobs_command_lists_every_definition_with_its_last_outcome(app: Flask) -> None:
+    jobs.bind(app, lambda: True, (jobs.JobDef("token_refresh", "x", lambda s: None, jobs.token_refresh),))  # type: ignore[arg-type,return-value]
+    try:
+        jobs.run_job("token_refresh")
+    finally:
+        jobs.unbind()
+    result = app.test_cli_runner().invoke(args=["scheduler", "jobs"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split("\t")[0]: line for line in result.output.splitlines()}
+    assert set(lines) == {job.id for job in jobs.JOBS}
+    assert (
+        "interval[0:05:00]" in lines["activity_reminders"]
+        and "cron[hour='9', minute='0']" in lines["staff_digest"]
+    )
+    assert "'ok': True" in lines["token_refresh"] and lines["staff_digest"].endswith("\t-")

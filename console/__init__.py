@@ -6,11 +6,13 @@ security headers in `console/security.py`. See console/README.md.
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from datetime import datetime
 from typing import Any
 
 from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -18,7 +20,7 @@ from console import auth, security
 from console.blueprint import NAV, bp
 from services.eligibility import BEIJING, aware
 from services.errors import DomainError, Forbidden, NotFound
-from services.staff import ROLE_LABELS, can_read_crisis, has_role, visible_phone
+from services.staff import ROLE_LABELS, can_read_crisis, has_role, visible_phone, visible_text
 
 _loaded = False
 
@@ -48,6 +50,7 @@ def _context() -> dict[str, Any]:
         "has_role": lambda *roles: has_role(staff, *roles),
         "can_read_crisis": can_read_crisis(staff),
         "show_phone": lambda phone, purpose: visible_phone(staff, phone, purpose),
+        "show_text": lambda text, purpose: visible_text(staff, text or "", purpose),
     }
 
 
@@ -80,6 +83,13 @@ def _http_error(exc: HTTPException) -> Any:
     if description and not any("\u4e00" <= ch <= "\u9fff" for ch in description):
         description = None
     return _error_page(status, description or MESSAGES.get(status, "出错了，请稍后再试。"))
+
+
+@bp.errorhandler(RedisError)
+def _redis_down(exc: RedisError) -> Any:
+    # Sessions and login limits live in Redis: without it nobody can be let in safely.
+    logging.getLogger(__name__).error("console unavailable, Redis: %s", exc)
+    return _error_page(503, MESSAGES[503])
 
 
 @bp.errorhandler(DomainError)

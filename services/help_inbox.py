@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
+from bot import content
 from services import audit
 from services.eligibility import aware, utcnow
 from services.errors import DomainError, Invalid, InvalidTransition, NotFound
@@ -21,6 +22,13 @@ from services.models_staff import HelpCaseNote, StaffUser
 from services.staff import ensure_crisis_reader, ensure_role, get_staff, has_role
 
 KIND_LABELS = {"crisis": "危机", "callback": "回电请求", "human": "转人工"}
+CRISIS_CATEGORY_LABELS = {
+    "suicide": "自杀念头",
+    "self_harm": "自伤",
+    "abuse": "受到虐待",
+    "sexual_assault": "性侵害",
+    "threat": "伤人威胁",
+}
 OUTCOMES = {
     "supported": "已安抚并提供帮助",
     "referred_12355": "已转介 12355",
@@ -39,6 +47,16 @@ class TextSender(Protocol):
     """What the inbox needs of the Official Account client (`OfficialAccountClient.send_text`)."""
 
     def send_text(self, openid: str, content: str) -> Any: ...
+
+
+def category_label(help_case: HelpCase) -> str:
+    """Crisis categories from the rules, 12355 topics from the help directory; the raw name otherwise."""
+    if not help_case.category:
+        return ""
+    if help_case.kind == "crisis":
+        return CRISIS_CATEGORY_LABELS.get(help_case.category, help_case.category)
+    topic = content.help_directory().get("topics", {}).get(help_case.category, {})
+    return str(topic.get("label") or help_case.category)
 
 
 def _case(session: Session, case_id: int) -> HelpCase:

@@ -91,6 +91,17 @@ def visible_phone(staff: StaffUser | None, phone: str | None, purpose: str) -> s
     return mask_phone(phone)
 
 
+MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def visible_text(staff: StaffUser | None, text: str, purpose: str) -> str:
+    """Free text (a transcript line) with mobile numbers in it masked for roles that do not need them."""
+    needed = PHONE_ROLES.get(purpose)
+    if staff is not None and staff.active and needed in staff.role_set:
+        return text
+    return MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
+
+
 def parse_roles(roles: Iterable[str] | str) -> str:
     items = roles.replace(",", " ").split() if isinstance(roles, str) else list(roles)
     wanted = [r.strip() for r in items if r.strip()]

@@ -151,6 +151,8 @@ def test_login_attempts_are_rate_limited_per_username_and_ip(make_app: AppFactor
     try:
         name = create(app, "viewer")
         client = app.test_client()
+        if time.time() % 60 > 50:  # the limit counts per clock minute: start the attempts inside one
+            time.sleep(60.5 - time.time() % 60)
         for _ in range(3):
             assert _try(client, name, "wrong-password-1").status_code == 401
         limited = _try(client, name, PASSWORD)
@@ -189,12 +191,12 @@ def test_csrf_is_required_on_every_post(console_app: Flask, admin: StaffClient) 
 
 
 def test_idle_session_expires(make_app: AppFactory) -> None:
-    app = make_app(CONSOLE_SESSION_IDLE_SECONDS=1, CONSOLE_LOGIN_RATE_PER_MINUTE=100)
+    app = make_app(CONSOLE_SESSION_IDLE_SECONDS=2, CONSOLE_LOGIN_RATE_PER_MINUTE=100)
     wipe_console(app)
     try:
         client = login(app, create(app, "viewer"))
-        assert client.get("/console/dashboard").status_code == 200
-        time.sleep(1.3)
+        assert client.get("/console/account/password").status_code == 200
+        time.sleep(2.3)
         expired = client.get("/console/dashboard")
         assert expired.status_code == 302 and "/console/login" in expired.headers["Location"]
     finally:
@@ -203,16 +205,16 @@ def test_idle_session_expires(make_app: AppFactory) -> None:
 
 def test_session_has_an_absolute_limit_even_when_busy(make_app: AppFactory) -> None:
     app = make_app(
-        CONSOLE_SESSION_IDLE_SECONDS=60, CONSOLE_SESSION_MAX_SECONDS=2, CONSOLE_LOGIN_RATE_PER_MINUTE=100
+        CONSOLE_SESSION_IDLE_SECONDS=60, CONSOLE_SESSION_MAX_SECONDS=3, CONSOLE_LOGIN_RATE_PER_MINUTE=100
     )
     wipe_console(app)
     try:
         client = login(app, create(app, "viewer"))
         started = time.monotonic()
-        while time.monotonic() - started < 1.5:  # busy all along: never idle
+        while time.monotonic() - started < 2.0:  # busy all along: never idle
             assert client.get("/console/account/password").status_code == 200
             time.sleep(0.3)
-        time.sleep(max(0.0, 2.2 - (time.monotonic() - started)))
+        time.sleep(max(0.0, 3.3 - (time.monotonic() - started)))
         assert client.get("/console/account/password").status_code == 302
     finally:
         wipe_console(app)
@@ -330,3 +332,12 @@ def test_create_admin_from_the_cli(console_app: Flask) -> None:
         stored = db.session.scalars(select(StaffUser).where(StaffUser.username == "chief")).one()
         assert stored.password_hash.startswith("scrypt:") and "a-strong-pass-1" not in stored.password_hash
         db.session.remove()
+
+
+def test_without_redis_the_login_says_so_instead_of_crashing(make_app: AppFactory) -> None:
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    response = _try(client, "someone", PASSWORD)
+    assert response.status_code == 503
+    assert "系统暂时不可用" in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)

@@ -240,6 +240,7 @@ def test_new_crisis_cases_reach_the_open_page_through_the_feed(
     feed = counselor.get(f"/console/help/feed.json?after={first}").get_json()
     assert [c["id"] for c in feed["cases"]] == [second]
     assert feed["cases"][0]["kind"] == "crisis" and feed["cases"][0]["url"] == f"/console/help/{second}"
+    assert feed["cases"][0]["category"] in help_inbox.CRISIS_CATEGORY_LABELS.values()  # in Chinese
     assert feed["latest"] == second
     assert feed["open_counts"] == {"crisis": 2, "callback": 0, "human": 1}
     assert counselor.get(f"/console/help/feed.json?after={second}").get_json()["cases"] == []
@@ -249,3 +250,17 @@ def test_feed_needs_a_signed_in_counselor(console_app: Flask, anonymous: Any, vi
     response = anonymous.get("/console/help/feed.json")
     assert response.status_code == 401 and response.get_json()["error"]["code"] == "login_required"
     assert viewer.get("/console/help/feed.json").status_code == 403
+
+
+def test_phone_numbers_typed_in_a_hand_off_are_masked_for_admins(
+    console_app: Flask, staff_login: Any
+) -> None:
+    with console_app.app_context():
+        ref = help_cases.open_human_case(
+            db.session, "o-typed", "h-typed", [{"role": "user", "text": "请打我电话13912345678", "at": 1}]
+        )
+        db.session.remove()
+    admin_page = staff_login("admin").get(f"/console/help/{ref.id}").get_data(as_text=True)
+    counselor_page = staff_login("counselor").get(f"/console/help/{ref.id}").get_data(as_text=True)
+    assert "请打我电话139****5678" in admin_page and "13912345678" not in admin_page
+    assert "请打我电话13912345678" in counselor_page

@@ -32,7 +32,7 @@ def _case_json(case: Any) -> dict[str, Any]:
         "id": case.id,
         "kind": case.kind,
         "kind_label": inbox.KIND_LABELS.get(case.kind, case.kind),
-        "category": case.category,
+        "category": inbox.category_label(case),
         "created_at": created.isoformat() if created else None,
         "age_seconds": int((utcnow() - created).total_seconds()) if created else None,
         "assigned_to": case.assigned_to,
@@ -55,6 +55,7 @@ def help_inbox() -> str:
         show_closed=show_closed,
         latest_crisis=latest,
         outcomes=inbox.OUTCOMES,
+        category_label=inbox.category_label,
     )
 
 
@@ -100,6 +101,7 @@ def help_case(case_id: int) -> str:
         counselors=counselors,
         outcomes=inbox.OUTCOMES,
         reply_max=inbox.REPLY_MAX_CHARS,
+        category_label=inbox.category_label,
     )
 
 

@@ -97,6 +97,10 @@ def test_crisis_transcript_is_for_counselors_only(
     editor = staff_login("editor")
 
     assert CRISIS_TEXT in counselor.get(f"/console/help/{case_id}").get_data(as_text=True)
+    reads = [
+        a for a in audit_actions(console_app, f"help_case:{case_id}") if a[1] == "help_case.read_transcript"
+    ]
+    assert reads == [(f"staff:{counselor.username}", "help_case.read_transcript")]
     assert CRISIS_TEXT in both.get(f"/console/help/{case_id}").get_data(as_text=True)
     admin_page = admin.get(f"/console/help/{case_id}")
     assert admin_page.status_code == 200

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from bot.extensions import db
 from console.auth import current_staff, require_role
 from console.blueprint import back_on_error, bp, nav_item
+from services import audit
 from services import help_inbox as inbox
 from services.eligibility import aware, utcnow
 from services.models_staff import StaffUser
@@ -90,6 +91,9 @@ def help_case(case_id: int) -> str:
     staff = _staff()
     case = inbox.get_case(db.session, staff, case_id)
     readable = inbox.may_read_transcript(staff, case)
+    if readable and case.kind == "crisis":
+        # Who read a crisis conversation, and when, is part of the record.
+        audit.record(db.session, audit.actor_of(staff), "help_case.read_transcript", f"help_case:{case.id}")
     counselors = [s for s in list_staff(db.session) if s.active and "counselor" in s.role_set]
     return render_template(
         "console/help_case.html",

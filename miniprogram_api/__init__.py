@@ -18,6 +18,7 @@ __all__ = ["bp", "init_app"]
 def init_app(app: Flask) -> None:
     # Importing the view modules fills the route table (once per process).
     from miniprogram_api import activities, auth, me, openapi, traineeships  # noqa: F401
+    from miniprogram_api import subscriptions  # noqa: F401
     from miniprogram_api import matchmaking  # noqa: F401
     from miniprogram_api import wishes  # noqa: F401
 

@@ -9,15 +9,22 @@ person (RECIPIENT) moves on to the next channel; anything else ends the row's at
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from redis.exceptions import RedisError
+
 from bot.wechat.accounts import MiniprogramClient, OfficialAccountClient
 from bot.wechat.errors import ErrorKind, SendResult
-from bot.wechat.limits import CHINA
+from bot.wechat.limits import CHINA, CustomerServiceWindow
 from services import delivery_templates
 from services.delivery_templates import Template
+
+log = logging.getLogger(__name__)
 
 Verdict = Literal["sent", "retry", "rate_limited", "quota", "failed", "skipped"]
 CS_TEXT_BYTES = 2000  # WeChat's text limit is 2048 bytes; leave room for the title line
@@ -33,6 +40,7 @@ class Recipient:
     oa_openid: str | None  # Official Account
     mp_credit: bool = False  # the ledger holds a credit for the notice's subscription template
     oa_credit: bool = False
+    window_open: bool = True  # per our mirror of the customer-service window; False skips that channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +88,33 @@ def cs_text(title: str, body: str) -> str:
     return raw[: CS_TEXT_BYTES - 3].decode(errors="ignore") + "…"
 
 
+def open_windows(window: CustomerServiceWindow) -> Callable[[list[str]], set[str]]:
+    """Which openids' customer-service windows look open in our Redis mirror: one MGET for a whole batch,
+    so closed windows (most people, for a broadcast) cost no call at all. The send itself still takes the
+    window atomically; when Redis cannot answer here, every window counts as open and the send decides."""
+
+    def check(openids: list[str]) -> set[str]:
+        if not openids:
+            return set()
+        try:
+            values = window.redis.mget([window.key(o) for o in openids])
+        except RedisError as exc:
+            log.warning("window lookup failed (%s): letting each send check", exc)
+            return set(openids)
+        now = time.time()
+        found = set()
+        for openid, raw in zip(openids, values, strict=True):
+            if raw:
+                expires_at, left, *_ = raw.decode().split(
+                    ":", 3
+                )  # limits.py's "<expires>:<left>:<kind>:<opener>"
+                if float(expires_at) > now and int(left) > 0:
+                    found.add(openid)
+        return found
+
+    return check
+
+
 class Sender:
     def __init__(self, oa: OfficialAccountClient, mp: MiniprogramClient | None) -> None:
         self.oa = oa
@@ -116,7 +151,9 @@ class Sender:
 
     def _channels(self, who: Recipient, notice: NoticeInfo, unusable: list[str]) -> Any:
         """Yields (channel, result, payload, credit used) per send actually made, in preference order."""
-        if who.oa_openid:
+        if who.oa_openid and not who.window_open:
+            unusable.append("customer_service:45015")  # closed per our mirror: no call made
+        elif who.oa_openid:
             text = cs_text(notice.title, notice.body)
             yield "customer_service", self.oa.send_text(who.oa_openid, text), {"msgtype": "text"}, None
         template = notice.template

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine, select, update
@@ -31,14 +30,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from services import delivery_templates, subscriptions
-from services.delivery_channels import NoticeInfo, Outcome, Recipient, Sender, notice_values
+from services.delivery_channels import NoticeInfo, Outcome, Recipient, Sender, notice_values, open_windows
+from services.delivery_outcomes import Connections, defer_notice, record
 from services.delivery_quiet import QuietHours
 from services.models import User
-from services.models_delivery import Notice, Outbox, SubscriptionCredit
+from services.models_delivery import Notice, Outbox
 
 log = logging.getLogger(__name__)
-
-MAX_BACKOFF_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +119,7 @@ def renew(engine: Engine, worker_id: str, ids: list[int], lease: float) -> None:
 
 # -- context for a batch -------------------------------------------------------------------------------------
 def _load(
-    engine: Engine, claimed: list[tuple[int, int, int, int]]
+    engine: Engine, claimed: list[tuple[int, int, int, int]], windows: Callable[[list[str]], set[str]]
 ) -> tuple[dict[int, NoticeInfo], list[Recipient]]:
     with Session(engine) as session:
         notices: dict[int, NoticeInfo] = {}
@@ -147,6 +145,7 @@ def _load(
             if tid:
                 ids = {o for c in claimed if c[1] == notice.id for o in users.get(c[2], (None, None)) if o}
                 holders[notice.id] = subscriptions.holders(session, ids, tid)
+    open_now = windows([oa for _, oa in users.values() if oa])
     recipients = []
     for row_id, notice_id, user_id, attempts in claimed:
         openid, oa_openid = users.get(user_id, (None, None))
@@ -161,94 +160,10 @@ def _load(
                 oa_openid,
                 mp_credit=bool(openid and openid in held),
                 oa_credit=bool(oa_openid and oa_openid in held),
+                window_open=oa_openid in open_now,
             )
         )
     return notices, recipients
-
-
-# -- outcomes ------------------------------------------------------------------------------------------------
-def _mine(worker_id: str, row_id: int) -> Any:
-    return update(Outbox).where(
-        Outbox.id == row_id, Outbox.lease_owner == worker_id, Outbox.status == "sending"
-    )
-
-
-def record(engine: Engine, worker_id: str, who: Recipient, outcome: Outcome, ws: WorkerSettings) -> None:
-    """Write one row's outcome (and its credit change) in one short transaction."""
-    now = _now()
-    done = {"lease_owner": None, "leased_until": None, "channel": outcome.channel or "none"}
-    verdict = outcome.verdict
-    if verdict == "retry" and who.attempts >= ws.max_attempts:
-        verdict = "failed"
-    with engine.begin() as conn:
-        for openid, template_id in outcome.cleared:
-            conn.execute(
-                update(SubscriptionCredit)
-                .where(SubscriptionCredit.openid == openid, SubscriptionCredit.template_id == template_id)
-                .values(credits=0, last_event="send", last_status="refused")
-            )
-        if verdict == "sent":
-            conn.execute(
-                _mine(worker_id, who.row_id).values(
-                    status="sent",
-                    wechat_msgid=outcome.msgid,
-                    payload=outcome.payload,
-                    sent_at=now,
-                    error_code=None,
-                    reason=None,
-                    **done,
-                )
-            )
-            if outcome.spent is not None:
-                openid, template_id = outcome.spent
-                conn.execute(
-                    update(SubscriptionCredit)
-                    .where(
-                        SubscriptionCredit.openid == openid,
-                        SubscriptionCredit.template_id == template_id,
-                        SubscriptionCredit.credits > 0,
-                    )
-                    .values(credits=SubscriptionCredit.credits - 1, last_event="send", last_status="spent")
-                )
-        elif verdict in ("failed", "skipped"):
-            conn.execute(
-                _mine(worker_id, who.row_id).values(
-                    status=verdict,
-                    error_code=outcome.error_code,
-                    reason=outcome.reason,
-                    payload=outcome.payload,
-                    **done,
-                )
-            )
-        else:
-            # Not this person's fault: back to the queue. Waits for a limit or quota are not attempts.
-            if verdict == "retry":
-                delay = min(ws.backoff * 2 ** max(who.attempts - 1, 0), MAX_BACKOFF_SECONDS)
-                attempts: Any = Outbox.attempts
-            else:
-                delay = outcome.retry_after or ws.poll
-                attempts = Outbox.attempts - 1
-            conn.execute(
-                _mine(worker_id, who.row_id).values(
-                    status="pending",
-                    next_attempt_at=now + timedelta(seconds=delay),
-                    attempts=attempts,
-                    error_code=outcome.error_code,
-                    reason=outcome.reason,
-                    lease_owner=None,
-                    leased_until=None,
-                )
-            )
-
-
-def defer_notice(engine: Engine, notice_id: int, until: datetime) -> None:
-    """The quota is used up: the notice's other waiting rows wait for it too."""
-    with engine.begin() as conn:
-        conn.execute(
-            update(Outbox)
-            .where(Outbox.notice_id == notice_id, Outbox.status == "pending", Outbox.next_attempt_at < until)
-            .values(next_attempt_at=until)
-        )
 
 
 # -- one batch -----------------------------------------------------------------------------------------------
@@ -290,30 +205,36 @@ def drain_once(app: Flask, worker_id: str, batch: int | None = None) -> int:
     claimed = claim(engine, worker_id, batch or ws.batch, ws.lease, now, urgent_only=quiet)
     if not claimed:
         return 0
-    notices, recipients = _load(engine, claimed)
-    sender = Sender(app.extensions["wechat_client"], app.extensions["miniprogram_client"])
+    oa = app.extensions["wechat_client"]
+    notices, recipients = _load(engine, claimed, open_windows(oa.window))
+    sender = Sender(oa, app.extensions["miniprogram_client"])
     halt = _Halt()
+    connections = Connections(engine)
 
     def handle(who: Recipient) -> None:
+        conn = connections.mine()
         notice = notices.get(who.notice_id)
         if notice is None or notice.cancelled:
-            record(engine, worker_id, who, Outcome("skipped", reason="cancelled"), ws)
+            record(conn, worker_id, who, Outcome("skipped", reason="cancelled"), ws)
             return
         waiting = halt.check(who.notice_id)
         if waiting is not None:
-            record(engine, worker_id, who, Outcome("rate_limited", retry_after=waiting), ws)
+            record(conn, worker_id, who, Outcome("rate_limited", retry_after=waiting), ws)
             return
         outcome = sender.send(who, notice)
-        record(engine, worker_id, who, outcome, ws)
+        record(conn, worker_id, who, outcome, ws)
         if outcome.verdict == "rate_limited":
             with halt.lock:
                 halt.all_until = outcome.retry_after
         elif outcome.verdict == "quota":
             with halt.lock:
                 halt.notices[who.notice_id] = outcome.retry_after or 60.0
-            defer_notice(engine, who.notice_id, _now() + timedelta(seconds=outcome.retry_after or 60.0))
+            defer_notice(conn, who.notice_id, _now() + timedelta(seconds=outcome.retry_after or 60.0))
 
-    _run_all(handle, recipients, ws, lambda ids: renew(engine, worker_id, ids, ws.lease))
+    try:
+        _run_all(handle, recipients, ws, lambda ids: renew(engine, worker_id, ids, ws.lease))
+    finally:
+        connections.close()
     return len(recipients)
 
 
@@ -335,10 +256,12 @@ def _run_all(
     pool = _pool(ws.concurrency)
     futures = {pool.submit(_safely, handle, who): who.row_id for who in recipients}
     pending = set(futures)
+    renewed_at = _now()
     while pending:
         _, pending = wait(pending, timeout=ws.lease / 3, return_when=FIRST_COMPLETED)
-        if pending and not all(f.done() for f in pending):
+        if pending and (_now() - renewed_at).total_seconds() > ws.lease / 3:
             renew_lease([futures[f] for f in pending])
+            renewed_at = _now()
 
 
 def _safely(handle: Callable[[Recipient], None], who: Recipient) -> None:

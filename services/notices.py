@@ -1,9 +1,10 @@
 """Notices to a person about a change they care about (an application's status, a waitlist promotion).
 
-Each notice is stored as a `UserNotice` (the miniprogram's inbox) and handed to the sender the app
-registers with `set_sender`, which tries a customer-service message. The sender runs only after the
-transaction that made the change has committed: a person is never told about something that was rolled
-back, and a failing sender cannot undo the change.
+Each notice is stored as a `UserNotice` (the miniprogram's inbox, shown next time they open it) and, after
+the transaction that made the change has committed, becomes a delivery notice in the outbox
+(`services/delivery.py`), which the delivery worker sends through whichever channel reaches the person. A
+person is never told about something that was rolled back, and a failure to queue cannot undo the change.
+A sender registered with `set_sender` (tests, tools) replaces the outbox and is called directly instead.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ def commit(session: Session) -> None:
         session.info.pop(_PENDING, None)
         raise
     pending: list[UserNotice] = session.info.pop(_PENDING, [])
-    if not pending or _sender is None:
+    if not pending:
+        return
+    if _sender is None:
+        _to_outbox(session, pending)
         return
     delivered: list[int] = []
     for notice in pending:
@@ -62,6 +66,31 @@ def commit(session: Session) -> None:
     if delivered:
         session.execute(update(UserNotice).where(UserNotice.id.in_(delivered)).values(delivered_via="custom"))
         session.commit()
+
+
+def _to_outbox(session: Session, pending: list[UserNotice]) -> None:
+    """One delivery notice per distinct text (an activity's cancellation tells everyone the same thing)."""
+    from services import delivery, delivery_templates  # late: delivery imports the models this module uses
+
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for notice in pending:
+        groups.setdefault((notice.kind, notice.title, notice.body), []).append(notice.user_id)
+    for (kind, title, body), user_ids in groups.items():
+        try:
+            delivery.create_notice(
+                session,
+                kind=kind,
+                title=title,
+                body=body,
+                audience=user_ids,
+                template=delivery_templates.for_kind(kind),
+                created_by="system",
+            )
+        except Exception:  # the inbox still has it; the change itself stands
+            session.rollback()
+            log.exception(
+                "notice %r for %d people: not queued for delivery, left in the inbox", kind, len(user_ids)
+            )
 
 
 def rollback(session: Session) -> None:

@@ -26,6 +26,7 @@ from services.models import (
     User,
     UserNotice,
 )
+from services.models_delivery import Notice, Outbox, SubscriptionCredit
 from services.models_matchmaking import MatchEvent, MatchProfile, MatchSignup
 from services.models_wishes import Wish
 from tests.conftest import MP_APPID, AppFactory
@@ -35,6 +36,9 @@ TABLES = (
     MatchProfile,
     MatchEvent,
     Wish,
+    Outbox,
+    Notice,
+    SubscriptionCredit,
     Signup,
     Application,
     StatusChange,

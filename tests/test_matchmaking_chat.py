@@ -224,3 +224,14 @@ def test_ineligible_or_closed_is_said_before_anything_is_asked(
     closed = wechat.text("报名", openid=openid).text
     assert "「截止场」已停止报名" in closed and "确认" not in closed
     assert rows(app, MatchSignup, openid) == []
+
+
+def test_long_lists_fit_one_text_and_page(app: Flask, wechat: WeChatPusher, openid: str) -> None:
+    for i in range(7):
+        long = {"title": f"{i}号" + "很长很长的交友活动名称" * 8, "location": "很长的活动地点" * 25}
+        event(app, starts_at=BEIJING_SAT_2PM + timedelta(hours=i), **long)
+    listed = wechat.text("交友活动", openid=openid).text
+    assert len(listed.encode()) <= 2048 and "5. 4号" in listed and "下一页" in listed
+    more = wechat.text("下一页", openid=openid).text
+    assert "6. 5号" in more and "7. 6号" in more and len(more.encode()) <= 2048
+    assert "【6号" in wechat.text("7", openid=openid).text

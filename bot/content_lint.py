@@ -192,6 +192,12 @@ def _lint_safety(problems: list[str]) -> None:
                 problems.append(f"safety.toml: pattern {pattern!r} does not compile: {exc}")
 
 
+def _lint_templates(problems: list[str]) -> None:
+    from services import delivery_templates  # it reads content through bot.content: import late
+
+    problems.extend(delivery_templates.lint())
+
+
 def lint() -> list[str]:
     """Every problem found, as readable sentences; empty when the content is good."""
     problems: list[str] = []
@@ -203,6 +209,7 @@ def lint() -> list[str]:
         _lint_menu,
         _lint_faq,
         _lint_safety,
+        _lint_templates,
     ):
         try:
             check(problems)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 
 from flask import Flask
 from werkzeug.serving import run_simple
@@ -102,6 +103,11 @@ def main() -> None:
     from bot.scheduler import SchedulerService
 
     scheduler = SchedulerService(app).start()
+    # One delivery worker (all SQLite allows) sends the outbox, so notices reach the simulator's chats.
+    from services.delivery_worker import run_worker
+
+    delivery_stop = threading.Event()
+    threading.Thread(target=run_worker, args=(app, delivery_stop), name="delivery", daemon=True).start()
     # Both servers log through werkzeug's logger; only the sandbox's polling is filtered out.
     logging.getLogger("werkzeug").addFilter(QuietSimulatorPolls())
 
@@ -121,6 +127,7 @@ def main() -> None:
         print(f"端口 {bot_port} 无法使用 ({exc}); set PORT to another port", file=sys.stderr)
         raise SystemExit(1) from None
     finally:
+        delivery_stop.set()
         scheduler.stop()
         sandbox.stop()
         app.extensions["followups"].shutdown()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.content import CONTENT_DIR
+from bot import content
 from bot.wechat import values as rules
 
 Channel = Literal["subscription", "template"]
@@ -50,7 +50,7 @@ _lock = threading.Lock()
 
 
 def _path() -> Path:
-    return CONTENT_DIR / PATH_NAME
+    return content.CONTENT_DIR / PATH_NAME  # looked up per call: tests point it at a scratch copy
 
 
 def _parse(data: dict[str, Any]) -> dict[str, Template]:
@@ -137,9 +137,9 @@ def render(
     return (data, None) if problem is None else ({}, problem)
 
 
-def lint() -> list[str]:
-    """Problems in content/templates.toml, as `content lint` reports them."""
-    path = _path()
+def lint(path: Path | None = None) -> list[str]:
+    """Problems in content/templates.toml (or `path`), as `content lint` reports them."""
+    path = path or _path()
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -178,6 +178,6 @@ def _lint_channel(label: str, template: Template, channel: Channel) -> list[str]
             continue
         if any(not n.isidentifier() for n in names):
             problems.append(f"{label} {channel} field {name}: placeholders must be plain names")
-        if not names and (reason := rules.check(kind, fit(kind, pattern))):
+        if not names and (reason := rules.check(kind, pattern)):
             problems.append(f"{label} {channel} field {name}: fixed text {reason}")
     return problems

@@ -133,13 +133,12 @@ def clear(session: Session, openid: str, template_id: str | None = None, status:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def forget(session: Session, openids: Iterable[str]) -> int:
-    """Delete the ledger rows of these openids (erasure after unfollowing). Commits."""
+def erase_for(session: Session, openids: Iterable[str | None]) -> int:
+    """Delete the ledger rows of these openids, in the caller's transaction (erasure: `users.erase_user`)."""
     ids = [o for o in openids if o]
     if not ids:
         return 0
     result = session.execute(delete(SubscriptionCredit).where(SubscriptionCredit.openid.in_(ids)))
-    session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -112,6 +112,7 @@ def age_of(user: User, today: date) -> tuple[int, int] | None:
 def erase_user(session: Session, user: User) -> None:
     """Delete a person and what they told us. Seats they held go to the waitlist; the status history
     (which names no one, only `user:<id>` of a row that no longer exists) keeps the anonymous counts."""
+    from services import subscriptions
     from services.activities import release_signup  # activities imports users' helpers: import late
     from services.wishes import erase_for_user as erase_wishes
     from services.matchmaking_profiles import purge as purge_matchmaking
@@ -140,6 +141,7 @@ def erase_user(session: Session, user: User) -> None:
             )
         session.flush()
         erase_wishes(session, user, actor)
+        subscriptions.erase_for(session, [user.openid, user.oa_openid])  # the ledger is keyed by openid
         session.flush()
         for model in (Application, Signup, UserNotice, ApiSession):
             session.execute(delete(model).where(model.user_id == user.id))  # type: ignore[attr-defined]

@@ -67,6 +67,15 @@ def test_api_refuses_bad_choices(api: Api, body: Any) -> None:
     assert error["message"]
 
 
+def test_erasure_deletes_the_ledger(api: Api) -> None:
+    user = api.consenting_user()
+    user.post("/api/v1/subscriptions", json={T1: "accept"})
+    assert user.delete("/api/v1/me").status_code == 204
+    from services.models_delivery import SubscriptionCredit
+
+    assert api.query(lambda s: s.query(SubscriptionCredit).filter_by(openid=user.openid).count()) == 0
+
+
 def test_api_needs_a_login(api: Api) -> None:
     assert_envelope(api.client.post("/api/v1/subscriptions", json={T1: "accept"}), 401)
 
@@ -185,5 +194,6 @@ def test_spend_and_clear(events_app: Flask) -> None:
         assert subscriptions.credits(s, "o_spend", T1) == 0 and subscriptions.credits(s, "o_spend", T2) == 1
         subscriptions.clear(s, "o_spend")  # unfollow: everything off
         assert subscriptions.credits(s, "o_spend", T2) == 0
-        assert subscriptions.forget(s, ["o_spend"]) == 2
+        assert subscriptions.erase_for(s, ["o_spend", None]) == 2
+        s.commit()
         db.session.remove()

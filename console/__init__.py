@@ -13,7 +13,8 @@ from typing import Any
 
 from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from redis.exceptions import RedisError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.wrappers import Response
 
 from console import auth, security
@@ -125,12 +126,10 @@ def init_app(app: Flask) -> None:
     # App-wide (not only the blueprint's) so that the 404 page of an unknown /console path has it too.
     app.context_processor(_context)
 
-    @app.errorhandler(404)
-    def _not_found(exc: HTTPException) -> Any:
-        # Unknown /console paths match no blueprint route: give them the console's Chinese page.
-        if request.path.startswith("/console/"):
-            return _error_page(404, MESSAGES[404])
-        return exc
+    # Routing errors under /console (unknown path, wrong method) match no blueprint route, so only an
+    # app-wide handler sees them. Other doors (the API's envelope) registered theirs first: pass the rest on.
+    for exc_class in (RouteNotFound, MethodNotAllowed):
+        _chain_routing_error(app, exc_class)
 
     @app.after_request
     def _console_headers(response: Response) -> Response:
@@ -141,6 +140,19 @@ def init_app(app: Flask) -> None:
     from console import cli
 
     cli.init_app(app)
+
+
+def _chain_routing_error(app: Flask, exc_class: type[HTTPException]) -> None:
+    code = exc_class.code
+    assert code is not None
+    previous = app.error_handler_spec.get(None, {}).get(code, {}).get(exc_class)
+
+    def handler(exc: HTTPException) -> Any:
+        if request.path.startswith("/console/"):
+            return _error_page(code, MESSAGES[code])
+        return previous(exc) if previous is not None else exc
+
+    app.register_error_handler(code, handler)
 
 
 @bp.before_request

@@ -92,3 +92,7 @@ def test_console_home_and_unknown_pages(anonymous: Any, viewer: StaffClient) -> 
     assert missing.status_code == 404
     assert "没有找到" in missing.get_data(as_text=True)
     assert "Traceback" not in missing.get_data(as_text=True)
+    wrong_method = viewer.get("/console/logout")
+    assert wrong_method.status_code == 405 and "不支持这个操作" in wrong_method.get_data(as_text=True)
+    api_missing = anonymous.get("/api/v1/no-such-thing")  # the API keeps its own envelope
+    assert api_missing.status_code == 404 and api_missing.mimetype == "application/json"

@@ -70,13 +70,18 @@ def commit(session: Session) -> None:
 
 def _to_outbox(session: Session, pending: list[UserNotice]) -> None:
     """One delivery notice per distinct text (an activity's cancellation tells everyone the same thing)."""
-    from services import delivery, delivery_templates  # late: delivery imports the models this module uses
+    # late: delivery and reminders import the models this module's callers are still loading
+    from services import delivery, delivery_templates, reminders
 
     groups: dict[tuple[str, str, str], list[int]] = {}
     for notice in pending:
         groups.setdefault((notice.kind, notice.title, notice.body), []).append(notice.user_id)
     for (kind, title, body), user_ids in groups.items():
         try:
+            # People who turned the topic off (退订) keep the inbox copy only.
+            user_ids = reminders.filter_wanted(session, user_ids, kind)
+            if not user_ids:
+                continue
             delivery.create_notice(
                 session,
                 kind=kind,

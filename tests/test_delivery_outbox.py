@@ -15,7 +15,7 @@ from bot.extensions import db
 from bot.wechat.limits import CHINA
 from sandbox import SandboxServer
 from sandbox.faults import Fault
-from services import activities, delivery
+from services import activities, delivery, reminders
 from services.delivery_worker import claim, drain_once
 from services.errors import Invalid, NotFound
 from services.models import User
@@ -261,10 +261,13 @@ def test_several_workers_never_send_to_anyone_twice(make_app: Any, sandbox: Sand
 
 def test_service_notices_go_through_the_outbox(dapp: Flask, sandbox: SandboxServer) -> None:
     a, b = person(dapp, sandbox), person(dapp, sandbox)
+    muted = person(dapp, sandbox)
     with dapp.app_context():
         activity = make_activity(db.session, capacity=5, status="published")
-        for user in (a, b):
+        for user in (a, b, muted):
             activities.sign_up(db.session, db.session.get(User, user.id), activity.id)  # type: ignore[arg-type]
+        # 退订活动提醒: the inbox keeps the notice, no push goes out.
+        reminders.set_preferences(db.session, db.session.get(User, muted.id), ["activities"], False)  # type: ignore[arg-type]
         activities.cancel_activity(db.session, activity.id, "staff:li", reason="场地维修")
         db.session.remove()
     drain(dapp)

@@ -279,3 +279,17 @@ def test_service_notices_go_through_the_outbox(dapp: Flask, sandbox: SandboxServ
         (notice,) = delivery.list_notices(db.session, kind="activity_cancelled")
         assert (notice.total, notice.template, notice.created_by) == (2, "signup_result", "system")
         db.session.remove()
+
+
+def test_cli_work_once_and_progress(dapp: Flask, sandbox: SandboxServer) -> None:
+    users = [person(dapp, sandbox) for _ in range(2)]
+    notice_id = broadcast(dapp, users)
+    runner = dapp.test_cli_runner()
+    result = runner.invoke(args=["delivery", "work", "--once", "--batch", "1"])
+    assert result.exit_code == 0 and "handled 2 row(s)" in result.output
+    result = runner.invoke(args=["delivery", "progress", str(notice_id)])
+    assert result.exit_code == 0
+    assert f"notice {notice_id} (active): total 2, pending 0, sending 0, sent 2" in result.output
+    assert "sent by channel: template = 2" in result.output
+    result = runner.invoke(args=["delivery", "progress", "999999999"])
+    assert result.exit_code == 1 and "没有找到这条通知" in result.output

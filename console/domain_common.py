@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from services.errors import DomainError, Invalid
 # Every role may read the staff lists (admin, editor and counselor imply viewer); changes need an editor.
 READ = ("viewer",)
 EDIT = ("editor",)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 UPLOAD_ENDPOINTS = frozenset({"console.traineeship_import"})
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,9 +32,26 @@ def page_arg() -> int:
         return 1
 
 
+def clean(value: object) -> str:
+    """Typed text without control characters (PostgreSQL refuses NUL outright; none belongs in a record).
+    Line breaks stay."""
+    return _CONTROL.sub("", "" if value is None else str(value)).strip()
+
+
+def form_text(name: str, limit: int | None = None) -> str | None:
+    """One optional form field, cleaned and cut to `limit`; None when blank."""
+    value = clean(request.form.get(name, ""))
+    return (value[:limit] if limit else value) or None
+
+
+def arg_text(name: str) -> str | None:
+    """One optional query-string filter, cleaned; None when blank."""
+    return clean(request.args.get(name, "")) or None
+
+
 def form_values(names: tuple[str, ...]) -> dict[str, Any]:
     """The named fields as typed (blank stays blank: the services decide what blank means)."""
-    return {name: request.form.get(name, "").strip() for name in names}
+    return {name: clean(request.form.get(name, "")) for name in names}
 
 
 def checkbox(name: str) -> bool:
@@ -58,7 +77,7 @@ def fail(exc: DomainError, default: str, **values: Any) -> BaseResponse:
 
 def move(action: Callable[..., Any], row_id: int, done: str, endpoint: str, **values: Any) -> BaseResponse:
     """Run a status move (publish, close, cancel) with the form's optional reason; flash what happened."""
-    reason = request.form.get("reason", "").strip()[:200] or None
+    reason = form_text("reason", 200)
     try:
         row = action(db.session, current_staff(), row_id, reason)
     except DomainError as exc:

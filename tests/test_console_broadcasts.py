@@ -111,6 +111,10 @@ def test_preview_checks_wechat_rules_and_counts_the_audience(
     ).get_json()
     assert nobody["ok"] is False and nobody["audience"]["count"] is None
     assert editor.post("/console/broadcasts/preview", data={"x": "1"}).status_code == 400
+    nul = editor.post(
+        "/console/broadcasts/preview", json=_message(activity_id, title="读书\x00会", district="\x00")
+    )
+    assert nul.status_code == 200 and nul.get_json()["text"].startswith("【读书会】")
 
 
 def test_broadcast_to_sign_ups_reaches_done_with_a_report(

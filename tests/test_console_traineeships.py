@@ -227,3 +227,20 @@ def test_import_of_a_file_larger_than_a_webhook_body(editor: Any, db_session: An
     body = _wait_for_job(editor, response.headers["Location"] + "/status")
     assert (body["state"], len(body["created"]), body["errors"]) == ("done", 120, [])
     assert db_session.scalar(select(func.count(Traineeship.id))) == 120
+
+
+def test_control_characters_never_reach_the_database(editor: Any, db_session: Any) -> None:
+    """PostgreSQL refuses NUL in text: a pasted one is dropped, not a 500."""
+    form = {
+        "title": "见习\x00岗位",
+        "employer": "某单位",
+        "district": "西城区",
+        "field": "金融",
+        "description": "第一行\n第二行",
+    }
+    assert editor.post("/console/traineeships/new", data=form).status_code == 302
+    post = db_session.scalars(select(Traineeship)).one()
+    assert (post.title, post.description) == ("见习岗位", "第一行\n第二行")
+    assert editor.get("/console/traineeships?q=%00岗位").status_code == 200
+    closed = editor.post(f"/console/traineeships/{post.id}/publish", data={"reason": "x\x00"})
+    assert closed.status_code == 302

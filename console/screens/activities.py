@@ -13,12 +13,14 @@ from console.blueprint import bp, nav_item
 from console.domain_common import (
     EDIT,
     READ,
+    arg_text,
     back,
     checkbox,
     download,
     export_format,
     fail,
     field_errors,
+    form_text,
     form_values,
     input_value,
     move,
@@ -81,8 +83,8 @@ def _activity_or_404(activity_id: int) -> Any:
 @bp.get("/activities")
 @require_role(*READ)
 def activities() -> Any:
-    status = request.args.get("status") or None
-    keyword = request.args.get("q") or None
+    status = arg_text("status")
+    keyword = arg_text("q")
     result = staff_activities(db.session, status=status, keyword=keyword, page=page_arg())
     return render_template(
         "console/activities/list.html",
@@ -129,8 +131,8 @@ def activity_edit(activity_id: int) -> Any:
 @require_role(*READ)
 def activity_detail(activity_id: int) -> Any:
     activity = _activity_or_404(activity_id)
-    status = request.args.get("status") or None
-    district = request.args.get("district") or None
+    status = arg_text("status")
+    district = arg_text("district")
     result = staff_signups(db.session, activity_id, status=status, district=district, page=page_arg())
     return render_template(
         "console/activities/detail.html",
@@ -179,7 +181,7 @@ def activity_cancel(activity_id: int) -> BaseResponse:
 @bp.post("/signups/<int:signup_id>/cancel")
 @require_role(*EDIT)
 def signup_cancel(signup_id: int) -> BaseResponse:
-    reason = request.form.get("reason", "").strip()[:200] or None
+    reason = form_text("reason", 200)
     activity_id = request.form.get("activity_id", type=int)
     try:
         signup = staff_ops.cancel_signup(db.session, current_staff(), signup_id, reason)

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from bot.extensions import db
 from console.auth import current_staff, require_role
 from console.blueprint import bp, nav_item
-from console.domain_common import EDIT, READ, back, fail, page_arg
+from console.domain_common import EDIT, READ, back, clean, fail, page_arg
 from services import broadcast_audience, delivery, delivery_templates, staff_broadcasts
 from services.broadcast_audience import AGE_BAND_LABELS, KINDS, Audience
 from services.errors import DomainError, Invalid
@@ -37,7 +37,8 @@ PER_PAGE = 20
 
 
 def _draft(raw: Mapping[str, Any]) -> Draft:
-    """A draft from the form or the preview's JSON (same field names)."""
+    """A draft from the form or the preview's JSON (same field names), control characters removed."""
+    raw = {k: clean(v) for k, v in raw.items()}
     mode = str(raw.get("mode") or "template")
     template = str(raw.get("template") or "") if mode == "template" else ""
     values = {
@@ -61,7 +62,7 @@ def _draft(raw: Mapping[str, Any]) -> Draft:
 
 
 def _audience(raw: Mapping[str, Any]) -> Audience:
-    return broadcast_audience.parse({k: str(v) for k, v in raw.items() if v is not None})
+    return broadcast_audience.parse({k: clean(v) for k, v in raw.items() if v is not None})
 
 
 def _compose(raw: Mapping[str, Any], errors: dict[str, str], status: int = 200) -> Any:

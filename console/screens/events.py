@@ -14,12 +14,14 @@ from console.blueprint import bp, nav_item
 from console.domain_common import (
     EDIT,
     READ,
+    arg_text,
     back,
     checkbox,
     download,
     export_format,
     fail,
     field_errors,
+    form_text,
     form_values,
     input_value,
     move,
@@ -80,8 +82,8 @@ def _event_or_404(event_id: int) -> Any:
 @bp.get("/events")
 @require_role(*READ)
 def events() -> Any:
-    status = request.args.get("status") or None
-    keyword = request.args.get("q") or None
+    status = arg_text("status")
+    keyword = arg_text("q")
     result = staff_events.staff_events(db.session, status=status, keyword=keyword, page=page_arg())
     return render_template(
         "console/events/list.html",
@@ -128,7 +130,7 @@ def event_edit(event_id: int) -> Any:
 def event_detail(event_id: int) -> Any:
     event = _event_or_404(event_id)
     staff = current_staff()
-    status = request.args.get("status") or None
+    status = arg_text("status")
     # Profiles are for the editors who review; viewers see the event and its counts only.
     rows = (
         staff_events.signups_with_profiles(db.session, staff, event_id, status)  # type: ignore[arg-type]
@@ -186,7 +188,7 @@ def event_export(event_id: int) -> Any:
 @require_role(*EDIT)
 def match_signup_review(match_signup_id: int) -> BaseResponse:
     decision = request.form.get("decision", "")
-    note = request.form.get("note", "").strip()[:500] or None
+    note = form_text("note", 500)
     event_id = request.form.get("event_id", type=int)
     try:
         signup = staff_events.review_signup(db.session, current_staff(), match_signup_id, decision, note)  # type: ignore[arg-type]

@@ -16,12 +16,14 @@ from console.blueprint import bp, nav_item
 from console.domain_common import (
     EDIT,
     READ,
+    arg_text,
     back,
     checkbox,
     download,
     export_format,
     fail,
     field_errors,
+    form_text,
     form_values,
     input_value,
     page_arg,
@@ -30,6 +32,7 @@ from services import staff_ops
 from services.eligibility import EDUCATION_LABELS
 from services.errors import DomainError, Invalid
 from services.importing import read_rows
+from services.models_staff import StaffUser
 from services.staff_listings import (
     APPLICATION_STATUS,
     TRAINEESHIP_STATUS,
@@ -81,8 +84,8 @@ def _render_form(values: dict[str, Any], errors: dict[str, str], post: Any = Non
 @bp.get("/traineeships")
 @require_role(*READ)
 def traineeships() -> Any:
-    status = request.args.get("status") or None
-    keyword = request.args.get("q") or None
+    status = arg_text("status")
+    keyword = arg_text("q")
     result = staff_traineeships(db.session, status=status, keyword=keyword, page=page_arg())
     return render_template(
         "console/traineeships/list.html",
@@ -135,8 +138,8 @@ def _post_or_404(post_id: int) -> Any:
 @require_role(*READ)
 def traineeship_detail(post_id: int) -> Any:
     post = _post_or_404(post_id)
-    status = request.args.get("status") or None
-    keyword = request.args.get("q") or None
+    status = arg_text("status")
+    keyword = arg_text("q")
     result = staff_applications(db.session, post_id, status=status, keyword=keyword, page=page_arg())
     return render_template(
         "console/traineeships/detail.html",
@@ -166,7 +169,7 @@ def traineeship_publish(post_id: int) -> BaseResponse:
 @bp.post("/traineeships/<int:post_id>/close")
 @require_role(*EDIT)
 def traineeship_close(post_id: int) -> BaseResponse:
-    reason = request.form.get("reason", "").strip()[:200] or None
+    reason = form_text("reason", 200)
     try:
         post = staff_ops.close_traineeship(db.session, current_staff(), post_id, reason)
     except DomainError as exc:
@@ -179,7 +182,7 @@ def traineeship_close(post_id: int) -> BaseResponse:
 @require_role(*EDIT)
 def application_status(application_id: int) -> BaseResponse:
     status = request.form.get("status", "")
-    note = request.form.get("note", "").strip()[:500] or None
+    note = form_text("note", 500)
     post_id = request.form.get("post_id", type=int)
     try:
         application = staff_ops.set_application_status(
@@ -203,6 +206,10 @@ def traineeship_export(post_id: int) -> Any:
 
 
 # -- import ------------------------------------------------------------------------------------------------
+def _import_error(message: str) -> Any:
+    return render_template("console/traineeships/import.html", error=message), 400
+
+
 @bp.route("/traineeships/import", methods=["GET", "POST"])
 @require_role(*EDIT)
 def traineeship_import() -> Any:
@@ -210,12 +217,10 @@ def traineeship_import() -> Any:
         return render_template("console/traineeships/import.html", error=None)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render_template(
-            "console/traineeships/import.html", error="请选择要导入的 CSV 或 XLSX 文件。"
-        ), 400
+        return _import_error("请选择要导入的 CSV 或 XLSX 文件。")
     suffix = Path(upload.filename).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        return render_template("console/traineeships/import.html", error="只支持 .csv 和 .xlsx 文件。"), 400
+        return _import_error("只支持 .csv 和 .xlsx 文件。")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         upload.save(path)
@@ -223,24 +228,16 @@ def traineeship_import() -> Any:
             rows = read_rows(path)
         except Invalid as exc:
             detail = "；".join((exc.fields or {}).values())
-            return render_template(
-                "console/traineeships/import.html",
-                error=f"{exc.message}（{detail}）" if detail else exc.message,
-            ), 400
+            return _import_error(f"{exc.message}（{detail}）" if detail else exc.message)
         except Exception:  # a corrupt workbook: openpyxl raises many kinds
-            return render_template(
-                "console/traineeships/import.html",
-                error="文件无法读取，请确认是 UTF-8 编码的 CSV 或 Excel 的 .xlsx。",
-            ), 400
+            return _import_error("文件无法读取，请确认是 UTF-8 编码的 CSV 或 Excel 的 .xlsx。")
     if not rows:
-        return render_template("console/traineeships/import.html", error="文件里没有数据行。"), 400
+        return _import_error("文件里没有数据行。")
     staff_id = current_staff().id
     publish = checkbox("publish")
     filename = upload.filename
 
     def work(session: Any, rows: list[dict[str, Any]], progress: Any) -> Any:
-        from services.models_staff import StaffUser
-
         # The request's staff object belongs to the request's session: load the member again here, so a
         # role removed in the meantime is still refused.
         staff = session.get(StaffUser, staff_id)
@@ -266,5 +263,5 @@ def traineeship_import_job(job_id: str) -> Any:
 def traineeship_import_status(job_id: str) -> Any:
     state = import_jobs.status(current_app, job_id)  # type: ignore[arg-type]
     if state is None:
-        return jsonify({"error": "没有这个导入任务。"}), 404
+        return jsonify(error={"code": "not_found", "message": "没有这个导入任务。"}), 404
     return jsonify(state)

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from bot.extensions import db
 from console.auth import current_staff, require_role
 from console.blueprint import bp, nav_item
-from console.domain_common import EDIT, back, field_errors, page_arg
+from console.domain_common import EDIT, back, field_errors, form_text, page_arg
 from services import staff_wishes, wish_review
 from services.errors import DomainError
 from services.models_wishes import Wish
@@ -72,7 +72,7 @@ def _act(wish_id: int, action: Callable[[Any], Any], done: str) -> Any:
 
 
 def _public_edits() -> dict[str, str | None]:
-    return {k: (request.form.get(k) or "").strip() or None for k in PUBLIC_FIELDS}
+    return {k: form_text(k) for k in PUBLIC_FIELDS}
 
 
 @bp.post("/wishes/<int:wish_id>/approve")
@@ -100,7 +100,7 @@ def wish_edit_public(wish_id: int) -> Any:
 @bp.post("/wishes/<int:wish_id>/reject")
 @require_role(*EDIT)
 def wish_reject(wish_id: int) -> Any:
-    reason = request.form.get("reason", "")
+    reason = form_text("reason") or ""
     return _act(
         wish_id,
         lambda staff: staff_wishes.reject(db.session, staff, wish_id, reason),
@@ -111,7 +111,7 @@ def wish_reject(wish_id: int) -> Any:
 @bp.post("/wishes/<int:wish_id>/ask")
 @require_role(*EDIT)
 def wish_ask(wish_id: int) -> Any:
-    question = request.form.get("question", "")
+    question = form_text("question") or ""
     return _act(
         wish_id,
         lambda staff: staff_wishes.ask_for_more(db.session, staff, wish_id, question),
@@ -122,7 +122,7 @@ def wish_ask(wish_id: int) -> Any:
 @bp.post("/wishes/<int:wish_id>/close")
 @require_role(*EDIT)
 def wish_close(wish_id: int) -> BaseResponse:
-    reason = request.form.get("reason", "").strip()[:200] or None
+    reason = form_text("reason", 200)
     return _act(wish_id, lambda staff: staff_wishes.close(db.session, staff, wish_id, reason), "心愿已关闭。")
 
 

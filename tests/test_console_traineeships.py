@@ -127,7 +127,7 @@ def test_import_reports_the_bad_row_and_creates_the_rest(editor: Any, db_session
         "标题,单位,区域,领域,补贴,截止日期\n"
         "会计见习,某事务所,西城区,财会,2500,2099-06-30\n"
         "缺单位的岗位,,西城区,金融,abc,\n"
-        "编辑见习,某出版社,东城区,文化,,\n"
+        "编辑\x00见习,某出版社,东城区,文化,,\n"
     )
     upload = {"file": (io.BytesIO(csv_text.encode("utf-8")), "岗位.csv"), "publish": "1"}
     response = editor.post("/console/traineeships/import", data=upload, content_type="multipart/form-data")

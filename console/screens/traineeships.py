@@ -19,6 +19,7 @@ from console.domain_common import (
     arg_text,
     back,
     checkbox,
+    clean,
     download,
     export_format,
     fail,
@@ -233,6 +234,8 @@ def traineeship_import() -> Any:
             return _import_error("文件无法读取，请确认是 UTF-8 编码的 CSV 或 Excel 的 .xlsx。")
     if not rows:
         return _import_error("文件里没有数据行。")
+    # Spreadsheets carry stray control characters (PostgreSQL refuses NUL): drop them as the forms do.
+    rows = [{k: clean(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
     staff_id = current_staff().id
     publish = checkbox("publish")
     filename = upload.filename

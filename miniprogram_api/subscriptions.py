@@ -13,7 +13,7 @@ from miniprogram_api.schemas import Output
 from services import subscriptions
 from services.models import User
 
-TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=subscriptions.MAX_TEMPLATE_ID)]
+TemplateId = Annotated[str, StringConstraints(pattern=subscriptions.TEMPLATE_ID_PATTERN)]
 
 
 class SubscriptionsIn(RootModel[dict[TemplateId, Literal["accept", "reject", "ban", "filter"]]]):

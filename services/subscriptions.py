@@ -9,6 +9,7 @@ and sends never lose an update.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -23,7 +24,9 @@ from services.models_delivery import SubscriptionCredit
 Choice = Literal["accept", "reject", "ban", "filter"]
 CHOICES: frozenset[str] = frozenset({"accept", "reject", "ban", "filter"})
 MAX_TEMPLATES = 20  # wx.requestSubscribeMessage asks for at most 3 at once; leave room, refuse floods
-MAX_TEMPLATE_ID = 128
+# WeChat's template ids are letters, digits, "_" and "-"; anything else (a NUL, a space) is not one.
+TEMPLATE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+_TEMPLATE_ID = re.compile(TEMPLATE_ID_PATTERN)
 
 
 def _upsert(session: Session, openid: str, template_id: str, choice: str, source: str) -> None:
@@ -58,7 +61,7 @@ def check_choices(choices: object) -> dict[str, Choice]:
         raise Invalid("一次提交的模板太多。", fields={"body": f"最多 {MAX_TEMPLATES} 个"})
     problems: dict[str, str] = {}
     for template_id, choice in choices.items():
-        if not isinstance(template_id, str) or not template_id.strip() or len(template_id) > MAX_TEMPLATE_ID:
+        if not isinstance(template_id, str) or not _TEMPLATE_ID.match(template_id):
             problems[str(template_id)[:40] or "template_id"] = "模板ID无效"
         elif choice not in CHOICES:
             problems[template_id] = "应为 accept、reject、ban 或 filter"
@@ -153,7 +156,7 @@ def apply_event(
     """
     source = {"subscribe_msg_popup_event": "popup", "subscribe_msg_change_event": "change"}.get(event, "sent")
     for template_id, status, error_code in results:
-        if not template_id or len(template_id) > MAX_TEMPLATE_ID:
+        if not _TEMPLATE_ID.match(template_id or ""):
             continue
         status = (status or "").strip().lower()
         if source != "sent":

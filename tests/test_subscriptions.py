@@ -59,7 +59,16 @@ def test_api_accept_adds_one_reject_and_ban_clear_filter_keeps(api: Api) -> None
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {T1: "maybe"}, {"": "accept"}, {"x" * 200: "accept"}, [T1], {f"t{i}": "accept" for i in range(30)}],
+    [
+        {},
+        {T1: "maybe"},
+        {"": "accept"},
+        {"x" * 200: "accept"},
+        {"\u0000": "ban"},
+        {"a b": "accept"},
+        [T1],
+        {f"t{i}": "accept" for i in range(30)},
+    ],
 )
 def test_api_refuses_bad_choices(api: Api, body: Any) -> None:
     user = api.login()

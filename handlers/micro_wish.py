@@ -31,7 +31,9 @@ SUBMIT_WORDS = vocab("许愿 许个愿 提交心愿 发布心愿 填写心愿")
 MINE_WORDS = vocab("我的心愿 我提交的心愿 心愿进度")
 CLAIMS_WORDS = vocab("我认领的 我的认领 认领记录")
 # On the raw text (after the command word comes free text: an organisation, a note, a thank-you).
-CLAIM = re.compile(r"^\s*认领\s*(?:第?\s*(\d{1,3})\s*[个号]?)?\s*(.*)$", re.S)
+CLAIM = re.compile(r"^\s*(?:我要|我想|我来)?认领\s*(?:第?\s*(\d{1,3})\s*[个号]?)?\s*(.*)$", re.S)
+# Words after 认领 that name the wish, not an organisation ("认领这个心愿").
+NOT_AN_ORG = re.compile(r"^(?:这个|那个|一下|它)?(?:心愿|愿望)?(?:吧|了|啦)?[。！!～~]*$")
 DELIVERED = re.compile(r"^\s*(?:心愿)?(?:已送达|已经送达|已送出|送到了)\s*(\d{1,3})?[\s，,。:：]*(.*)$", re.S)
 RECEIVED = re.compile(
     r"^\s*(?:心愿)?(?:已收到|已经收到|确认收到|收到心愿)\s*(\d{1,3})?[\s，,。!！:：]*(.*)$", re.S
@@ -75,7 +77,8 @@ def _command(ctx: Context, data: dict[str, Any]) -> Any:
         return lambda: _answer(ctx, info.group(1).strip())
     claim = CLAIM.match(raw)
     if claim and len(compact) <= 40:
-        return lambda: _claim(ctx, data, claim.group(1), claim.group(2).strip() or None)
+        org = claim.group(2).strip()
+        return lambda: _claim(ctx, data, claim.group(1), None if NOT_AN_ORG.match(org) else org)
     return None
 
 

@@ -107,12 +107,14 @@ def validate_submission(data: Mapping[str, Any]) -> dict[str, Any]:
         if key not in REQUIRED and key not in OPTIONAL:
             errors[key] = "不支持这一项。"
     values: dict[str, Any] = {}
-    if data.get("on_behalf_of") not in ON_BEHALF:
-        errors["on_behalf_of"] = "请选择为谁提交：本人、监护人代提交或社工代提交。"
-    if data.get("age_band") not in AGE_BANDS:
-        errors["age_band"] = "请选择年龄段。"
-    if data.get("price_band") not in PRICE_BANDS:
-        errors["price_band"] = "请选择心愿物品的价格区间。"
+    choices = (
+        ("on_behalf_of", ON_BEHALF, "请选择为谁提交：本人、监护人代提交或社工代提交。"),
+        ("age_band", AGE_BANDS, "请选择年龄段。"),
+        ("price_band", PRICE_BANDS, "请选择心愿物品的价格区间。"),
+    )
+    for key, allowed, message in choices:
+        if not isinstance(data.get(key), str) or data[key] not in allowed:
+            errors[key] = message
     for key in ("on_behalf_of", "age_band", "price_band"):
         values[key] = data.get(key)
     for key in ("alias", "district", "item", "story"):

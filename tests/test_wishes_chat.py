@@ -87,6 +87,12 @@ def test_claim_on_behalf_of_an_organisation_by_number(
     wechat.text("微心愿", openid=openid)
     assert "认领成功" in wechat.text("认领 1 金融街青年志愿者协会", openid=openid).text
     assert fresh(db_session, wish.id).donor_org == "金融街青年志愿者协会"
+    second = a_wish(db_session, alias="阿杰", item="一双运动鞋")
+    wechat.text("心愿", openid=openid)
+    wechat.text("1", openid=openid)
+    assert "认领成功" in wechat.text("我要认领这个心愿", openid=openid).text
+    row = fresh(db_session, second.id)
+    assert row.claimed_by is not None and row.donor_org is None
 
 
 def test_submit_form_asks_the_guardian_first_and_stores_the_wish(

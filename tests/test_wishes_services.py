@@ -81,6 +81,9 @@ def test_fields_are_validated_and_the_alias_is_not_the_full_name(db_session: Ses
     with pytest.raises(Invalid) as bad:
         submit(db_session, user, alias="李小雨", price_band="free", story="短", contact_phone="123", extra=1)
     assert set(bad.value.fields or {}) == {"alias", "price_band", "story", "contact_phone", "extra"}
+    with pytest.raises(Invalid) as odd:
+        submit(db_session, user, age_band=["under14"], on_behalf_of=None, story=42)
+    assert set(odd.value.fields or {}) == {"age_band", "on_behalf_of", "story"}
 
 
 def test_content_safety_outcomes(db_session: Session, sandbox: Any) -> None:

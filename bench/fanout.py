@@ -198,13 +198,16 @@ def fan_out(
         )
         for n in range(workers)
     ]
+    report_at = time.monotonic() + 15
     try:
         while True:
             time.sleep(1.0)
             with app.app_context():
                 p = delivery.notice_progress(db.session, notice_id)
                 db.session.remove()
-            print(f"  {workers} worker(s): sent {p.sent}/{p.total}", end="\r", flush=True)
+            if time.monotonic() >= report_at:
+                print(f"  {workers} worker(s): sent {p.sent}/{p.total}", flush=True)
+                report_at = time.monotonic() + 15
             if p.done:
                 break
     finally:

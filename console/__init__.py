@@ -90,6 +90,7 @@ def _http_error(exc: HTTPException) -> Any:
 def _redis_down(exc: RedisError) -> Any:
     # Sessions and login limits live in Redis: without it nobody can be let in safely.
     logging.getLogger(__name__).error("console unavailable, Redis: %s", exc)
+    g.console_staff = None  # the page itself must not ask Redis who is signed in
     return _error_page(503, MESSAGES[503])
 
 

@@ -341,3 +341,17 @@ def test_without_redis_the_login_says_so_instead_of_crashing(make_app: AppFactor
     assert response.status_code == 503
     assert "系统暂时不可用" in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_redis_going_away_mid_session_gives_the_503_page(console_app: Flask, viewer: StaffClient) -> None:
+    from bot.extensions import get_redis
+
+    assert viewer.get("/console/dashboard").status_code == 200
+    rx = get_redis(console_app)
+    healthy = rx.client
+    rx.client = type(healthy).from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        response = viewer.get("/console/dashboard")
+    finally:
+        rx.client = healthy
+    assert response.status_code == 503 and "系统暂时不可用" in response.get_data(as_text=True)

@@ -102,6 +102,9 @@ def test_crisis_transcript_is_for_counselors_only(
     ]
     assert reads == [(f"staff:{counselor.username}", "help_case.read_transcript")]
     assert CRISIS_TEXT in both.get(f"/console/help/{case_id}").get_data(as_text=True)
+    assert "<strong>12356</strong>" in both.get(f"/console/help/{case_id}").get_data(
+        as_text=True
+    )  # lines at hand
     admin_page = admin.get(f"/console/help/{case_id}")
     assert admin_page.status_code == 200
     assert CRISIS_TEXT not in admin_page.get_data(as_text=True)

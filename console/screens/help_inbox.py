@@ -9,6 +9,7 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
 
+from bot import content
 from bot.extensions import db
 from console.auth import current_staff, require_role
 from console.blueprint import back_on_error, bp, nav_item
@@ -106,6 +107,7 @@ def help_case(case_id: int) -> str:
         outcomes=inbox.OUTCOMES,
         reply_max=inbox.REPLY_MAX_CHARS,
         category_label=inbox.category_label,
+        help_lines=content.help_directory().get("lines", {}).values(),
     )
 
 

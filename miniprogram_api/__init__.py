@@ -17,10 +17,16 @@ __all__ = ["bp", "init_app"]
 
 def init_app(app: Flask) -> None:
     # Importing the view modules fills the route table (once per process).
-    from miniprogram_api import activities, auth, me, openapi, traineeships  # noqa: F401
-    from miniprogram_api import subscriptions  # noqa: F401
-    from miniprogram_api import matchmaking  # noqa: F401
-    from miniprogram_api import wishes  # noqa: F401
+    from miniprogram_api import (  # noqa: F401
+        activities,
+        auth,
+        matchmaking,
+        me,
+        openapi,
+        subscriptions,
+        traineeships,
+        wishes,
+    )
 
     errors.init_app(app)
     app.register_blueprint(bp)

@@ -114,8 +114,8 @@ def erase_user(session: Session, user: User) -> None:
     (which names no one, only `user:<id>` of a row that no longer exists) keeps the anonymous counts."""
     from services import subscriptions
     from services.activities import release_signup  # activities imports users' helpers: import late
-    from services.wishes import erase_for_user as erase_wishes
     from services.matchmaking_profiles import purge as purge_matchmaking
+    from services.wishes import erase_for_user as erase_wishes
 
     actor = actor_of(user)
 

@@ -117,10 +117,8 @@ register_form(
         fields=(
             Field("name", _says("traineeship_apply_name_prompt"), _name),
             Field("phone", _says("traineeship_apply_phone_prompt"), _phone),
-            Field(
-                "school", _says("traineeship_apply_school_prompt"), _text("traineeship_apply_school_invalid")
-            ),
-            Field("major", _says("traineeship_apply_major_prompt"), _text("traineeship_apply_major_invalid")),
+            Field("school", _says("traineeship_apply_school_prompt"), _text("school")),
+            Field("major", _says("traineeship_apply_major_prompt"), _text("major")),
             Field(
                 "graduation_year",
                 lambda: content.text("traineeship_apply_year_prompt", example=date.today().year),

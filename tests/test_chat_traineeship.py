@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from bot import content
 from bot.extensions import db
 from services import traineeships, users
 from services.models import Application, Traineeship
@@ -129,7 +130,10 @@ def test_detail_apply_form_with_reask_and_outcome(app: Flask, wechat: WeChatPush
     again = wechat.text("12345", openid=openid).text
     assert "手机号码好像不对" in again and "手机号码是" in again
     assert "学校" in wechat.text("138 1234 5678", openid=openid).text
+    school_again = wechat.text("北", openid=openid).text  # too short: asked again, not an apology
+    assert content.text("traineeship_apply_school_invalid") in school_again and "学校" in school_again
     assert "专业" in wechat.text("北京大学", openid=openid).text
+    assert content.text("traineeship_apply_major_invalid") in wechat.text("金" * 101, openid=openid).text
     assert "毕业年份" in wechat.text("金融学", openid=openid).text
     assert "毕业年份请填写" in wechat.text("1999", openid=openid).text
     done = wechat.text("2025届", openid=openid).text

@@ -5,16 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import notices
-from services.common import Page, actor_of, decode_cursor, encode_cursor, guarded, like_pattern, retry_locked
+from services.common import (
+    Page,
+    actor_of,
+    ensure_open,
+    guarded,
+    keyset_page,
+    like_pattern,
+    record_change,
+    retry_locked,
+)
 from services.eligibility import aware, beijing_today, check, utcnow
-from services.errors import Closed, DeadlinePassed, Invalid, InvalidTransition, NotEligible, NotFound
+from services.errors import Closed, Invalid, InvalidTransition, NotEligible, NotFound
 from services.listing_data import validate_activity
-from services.models import Activity, Signup, StatusChange, User
+from services.models import Activity, Signup, User
 from services.users import age_of
 
 LIVE = ("confirmed", "waitlisted")
@@ -44,14 +53,7 @@ def list_activities(
         query = query.where(
             or_(Activity.title.ilike(pattern, escape="\\"), Activity.description.ilike(pattern, escape="\\"))
         )
-    if cursor:
-        at, last_id = decode_cursor(cursor)
-        query = query.where(tuple_(Activity.starts_at, Activity.id) > tuple_(at, last_id))
-    limit = max(1, min(limit, 50))
-    rows = list(session.scalars(query.order_by(Activity.starts_at, Activity.id).limit(limit + 1)))
-    more = len(rows) > limit
-    items = rows[:limit]
-    return Page(items, encode_cursor(items[-1].starts_at, items[-1].id) if more and items else None)
+    return keyset_page(session, query, Activity.starts_at, Activity.id, limit=limit, cursor=cursor)
 
 
 def get_activity(session: Session, activity_id: int, include_unpublished: bool = False) -> Activity:
@@ -59,22 +61,6 @@ def get_activity(session: Session, activity_id: int, include_unpublished: bool =
     if activity is None or (not include_unpublished and activity.status == "draft"):
         raise NotFound("没有找到这个活动。")
     return activity
-
-
-def _record(
-    session: Session,
-    subject: str,
-    subject_id: int,
-    old: str | None,
-    new: str,
-    actor: str,
-    reason: str | None = None,
-) -> None:
-    session.add(
-        StatusChange(
-            subject=subject, subject_id=subject_id, from_status=old, to_status=new, actor=actor, reason=reason
-        )
-    )
 
 
 # -- staff -------------------------------------------------------------------------------------------------
@@ -87,7 +73,7 @@ def create_activity(session: Session, data: dict[str, Any], actor: str) -> Activ
         activity = Activity(**values, confirmed=0, status="draft")
         session.add(activity)
         session.flush()
-        _record(session, "activity", activity.id, None, "draft", actor)
+        record_change(session, "activity", activity.id, None, "draft", actor)
         return activity
 
     return guarded(session, work)
@@ -123,7 +109,7 @@ def _move(
         raise NotFound("没有找到这个活动。")
     if activity.status not in allowed:
         raise InvalidTransition(f"活动当前状态（{activity.status}）不能变为 {new}。")
-    _record(session, "activity", activity.id, activity.status, new, actor, reason)
+    record_change(session, "activity", activity.id, activity.status, new, actor, reason)
     activity.status = new
     return activity
 
@@ -150,7 +136,7 @@ def cancel_activity(session: Session, activity_id: int, actor: str, reason: str 
         for signup in session.scalars(
             select(Signup).where(Signup.activity_id == activity.id, Signup.status.in_(LIVE)).with_for_update()
         ):
-            _record(session, "signup", signup.id, signup.status, "cancelled", actor, reason)
+            record_change(session, "signup", signup.id, signup.status, "cancelled", actor, reason)
             signup.status = "cancelled"
             user = session.get(User, signup.user_id)
             if user is not None:
@@ -168,13 +154,7 @@ def cancel_activity(session: Session, activity_id: int, actor: str, reason: str 
 
 # -- people ------------------------------------------------------------------------------------------------
 def _check_open(activity: Activity, user: User, now: datetime) -> None:
-    if activity.status != "published":
-        raise Closed("这个活动已停止报名。" if activity.status != "cancelled" else "这个活动已取消。")
-    if aware(activity.starts_at) <= now:  # type: ignore[operator]
-        raise DeadlinePassed("活动已经开始，不能再报名了。")
-    deadline = aware(activity.signup_deadline)
-    if deadline is not None and deadline <= now:
-        raise DeadlinePassed("报名已截止。")
+    ensure_open(activity, "活动", now)
     reason = check(
         age=age_of(user, beijing_today()),
         education=user.education,
@@ -232,7 +212,7 @@ def sign_up(session: Session, user: User, activity_id: int) -> Signup:
             session.add(signup)
             session.flush()
             old = None
-        _record(session, "signup", signup.id, old, status, actor_of(user))
+        record_change(session, "signup", signup.id, old, status, actor_of(user))
         notices.commit(session)
     except IntegrityError:
         # A concurrent duplicate committed first; rolling back also returns the seat we claimed.
@@ -253,7 +233,7 @@ def release_signup(session: Session, signup: Signup, actor: str, reason: str | N
     """Cancel a live sign-up (locked by the caller) and hand a freed seat to the longest-waiting person.
     Runs inside the caller's transaction; returns the promoted sign-up, if any."""
     was = signup.status
-    _record(session, "signup", signup.id, was, "cancelled", actor, reason)
+    record_change(session, "signup", signup.id, was, "cancelled", actor, reason)
     signup.status = "cancelled"
     if was != "confirmed":
         return None
@@ -283,7 +263,7 @@ def _promote_next(session: Session, activity: Activity) -> Signup | None:
     ).first()
     if promoted is None:
         return None
-    _record(session, "signup", promoted.id, "waitlisted", "confirmed", "system", "候补递补")
+    record_change(session, "signup", promoted.id, "waitlisted", "confirmed", "system", "候补递补")
     promoted.status = "confirmed"
     session.flush()
     user = session.get(User, promoted.user_id)

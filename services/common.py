@@ -1,4 +1,5 @@
-"""Helpers the services share: pages with opaque keyset cursors, LIKE escaping, SQLite write retries."""
+"""Helpers the services share: pages with opaque keyset cursors, LIKE escaping, SQLite write retries, and
+when a dated event (an activity, a matchmaking event) takes sign-ups."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
+from sqlalchemy import Select, tuple_
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from services import notices
-from services.errors import Invalid
+from services.eligibility import aware, utcnow
+from services.errors import Closed, DeadlinePassed, Invalid
 from services.models import StatusChange, User
 
 T = TypeVar("T")
@@ -41,6 +44,32 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         return datetime.fromisoformat(at), int(row_id)
     except (ValueError, TypeError) as exc:
         raise Invalid("翻页参数无效，请从第一页重新查看。", fields={"cursor": "无效"}) from exc
+
+
+def keyset_page(
+    session: Session,
+    query: Select[tuple[T]],
+    at: InstrumentedAttribute[Any],
+    row_id: InstrumentedAttribute[int],
+    *,
+    limit: int,
+    cursor: str | None,
+    newest_first: bool = False,
+) -> Page[T]:
+    """One page of `query` ordered by (`at`, `row_id`), at most 50 rows, with the cursor to the next page
+    (None on the last one). `newest_first` walks the key downwards."""
+    if cursor:
+        after, last_id = decode_cursor(cursor)
+        key, mark = tuple_(at, row_id), tuple_(after, last_id)
+        query = query.where(key < mark if newest_first else key > mark)
+    limit = max(1, min(limit, 50))
+    order = (at.desc(), row_id.desc()) if newest_first else (at, row_id)
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    items = rows[:limit]
+    if len(rows) <= limit or not items:
+        return Page(items, None)
+    last = items[-1]
+    return Page(items, encode_cursor(getattr(last, at.key), getattr(last, row_id.key)))
 
 
 def like_pattern(keyword: str) -> str:
@@ -98,3 +127,33 @@ def guarded(session: Session, work: Callable[[], Any]) -> Any:
         raise
     notices.commit(session)
     return result
+
+
+class Dated(Protocol):
+    """What `ensure_open` reads of an activity or a matchmaking event."""
+
+    status: str
+    starts_at: datetime
+    signup_deadline: datetime | None
+
+
+def ensure_open(item: Dated, noun: str, now: datetime | None = None) -> None:
+    """`Closed` or `DeadlinePassed` (with the reason, naming the `noun`) unless `item` takes sign-ups now:
+    published, not started and before its sign-up deadline."""
+    now = now or utcnow()
+    if item.status != "published":
+        raise Closed(f"这个{noun}已取消。" if item.status == "cancelled" else f"这个{noun}已停止报名。")
+    if aware(item.starts_at) <= now:  # type: ignore[operator]
+        raise DeadlinePassed("活动已经开始，不能再报名了。")
+    deadline = aware(item.signup_deadline)
+    if deadline is not None and deadline <= now:
+        raise DeadlinePassed("报名已截止。")
+
+
+def is_open(item: Dated, now: datetime | None = None) -> bool:
+    """Whether `item` takes sign-ups now (the rule of `ensure_open`)."""
+    try:
+        ensure_open(item, "", now)
+    except (Closed, DeadlinePassed):
+        return False
+    return True

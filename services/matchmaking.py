@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import notices
-from services.common import Page, actor_of, decode_cursor, encode_cursor, guarded, record_change, retry_locked
+from services import common, notices
+from services.common import Page, actor_of, guarded, keyset_page, record_change, retry_locked
 from services.eligibility import age_range, aware, beijing_today, check, utcnow
-from services.errors import Closed, DeadlinePassed, Invalid, InvalidTransition, NotEligible, NotFound
+from services.errors import DeadlinePassed, Invalid, InvalidTransition, NotEligible, NotFound
 from services.matchmaking_profiles import ADULT_AGE, ADULTS_ONLY, get_profile, is_minor
 from services.matchmaking_seats import HOLDS_SEAT, LIVE, SUBJECT, claim_seat, lock_event, release, seats_left
 from services.models import User
@@ -51,14 +51,7 @@ class Eligibility:
 def list_events(session: Session, *, limit: int = 10, cursor: str | None = None) -> Page[MatchEvent]:
     """Published events not yet started, soonest first; keyset cursor on (starts_at, id)."""
     query = select(MatchEvent).where(MatchEvent.status == "published", MatchEvent.starts_at > utcnow())
-    if cursor:
-        at, last_id = decode_cursor(cursor)
-        query = query.where(tuple_(MatchEvent.starts_at, MatchEvent.id) > tuple_(at, last_id))
-    limit = max(1, min(limit, 50))
-    rows = list(session.scalars(query.order_by(MatchEvent.starts_at, MatchEvent.id).limit(limit + 1)))
-    items = rows[:limit]
-    more = len(rows) > limit
-    return Page(items, encode_cursor(items[-1].starts_at, items[-1].id) if more and items else None)
+    return keyset_page(session, query, MatchEvent.starts_at, MatchEvent.id, limit=limit, cursor=cursor)
 
 
 def get_event(session: Session, event_id: int, include_unpublished: bool = False) -> MatchEvent:
@@ -93,14 +86,7 @@ def eligibility(
 
 def ensure_open(event: MatchEvent, now: datetime | None = None) -> None:
     """`Closed` or `DeadlinePassed` (with the reason) unless the event takes sign-ups now."""
-    now = now or utcnow()
-    if event.status != "published":
-        raise Closed("这个交友活动已取消。" if event.status == "cancelled" else "这个交友活动已停止报名。")
-    if aware(event.starts_at) <= now:  # type: ignore[operator]
-        raise DeadlinePassed("活动已经开始，不能再报名了。")
-    deadline = aware(event.signup_deadline)
-    if deadline is not None and deadline <= now:
-        raise DeadlinePassed("报名已截止。")
+    common.ensure_open(event, "交友活动", now)
 
 
 def _existing(session: Session, user_id: int, event_id: int) -> MatchSignup | None:

@@ -7,17 +7,25 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import notices
-from services.common import Page, actor_of, decode_cursor, encode_cursor, guarded, like_pattern, retry_locked
+from services.common import (
+    Page,
+    actor_of,
+    guarded,
+    keyset_page,
+    like_pattern,
+    record_change,
+    retry_locked,
+)
 from services.eligibility import EDUCATION, aware, beijing_today, check, utcnow
 from services.errors import Closed, DeadlinePassed, Invalid, InvalidTransition, NotEligible, NotFound
 from services.importing import ImportReport, import_traineeships, read_rows
 from services.listing_data import validate_traineeship
-from services.models import Application, StatusChange, Traineeship, User
+from services.models import Application, Traineeship, User
 from services.users import PHONE, age_of
 
 __all__ = ["ImportReport", "TraineeshipFilter", "import_traineeships", "read_rows"]
@@ -73,15 +81,15 @@ def list_traineeships(
         query = query.where(or_(Traineeship.education.is_(None), Traineeship.education.in_(reachable)))
     if f.min_stipend is not None:
         query = query.where(Traineeship.stipend >= f.min_stipend)
-    if cursor:
-        at, last_id = decode_cursor(cursor)
-        query = query.where(tuple_(Traineeship.published_at, Traineeship.id) < tuple_(at, last_id))
-    limit = max(1, min(limit, 50))
-    order = (Traineeship.published_at.desc(), Traineeship.id.desc())
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
-    items = rows[:limit]
-    more = len(rows) > limit and items
-    return Page(items, encode_cursor(items[-1].published_at, items[-1].id) if more else None)  # type: ignore[arg-type]
+    return keyset_page(
+        session,
+        query,
+        Traineeship.published_at,
+        Traineeship.id,
+        limit=limit,
+        cursor=cursor,
+        newest_first=True,
+    )
 
 
 def get_traineeship(session: Session, traineeship_id: int, include_unpublished: bool = False) -> Traineeship:
@@ -89,22 +97,6 @@ def get_traineeship(session: Session, traineeship_id: int, include_unpublished: 
     if post is None or (not include_unpublished and post.status == "draft"):
         raise NotFound("没有找到这个见习岗位。")
     return post
-
-
-def _record(
-    session: Session,
-    subject: str,
-    subject_id: int,
-    old: str | None,
-    new: str,
-    actor: str,
-    reason: str | None = None,
-) -> None:
-    session.add(
-        StatusChange(
-            subject=subject, subject_id=subject_id, from_status=old, to_status=new, actor=actor, reason=reason
-        )
-    )
 
 
 # -- staff -------------------------------------------------------------------------------------------------
@@ -117,7 +109,7 @@ def create_traineeship(session: Session, data: dict[str, Any], actor: str) -> Tr
         post.positions = values.get("positions") or 1
         session.add(post)
         session.flush()
-        _record(session, "traineeship", post.id, None, "draft", actor)
+        record_change(session, "traineeship", post.id, None, "draft", actor)
         return post
 
     return guarded(session, work)
@@ -146,7 +138,7 @@ def _move(
         raise NotFound("没有找到这个见习岗位。")
     if post.status not in allowed:
         raise InvalidTransition(f"岗位当前状态（{post.status}）不能变为 {new}。")
-    _record(session, "traineeship", post.id, post.status, new, actor, reason)
+    record_change(session, "traineeship", post.id, post.status, new, actor, reason)
     post.status = new
     if new == "open":
         post.published_at = utcnow()
@@ -192,12 +184,25 @@ def _validate_form(name: str, phone: str, school: str, major: str, graduation_ye
     }
 
 
-def _check_open(post: Traineeship, user: User) -> None:
+def ensure_open(post: Traineeship) -> None:
+    """`Closed` or `DeadlinePassed` unless the post takes applications now."""
     if post.status != "open":
         raise Closed("这个岗位已停止招募。")
     deadline = aware(post.deadline)
     if deadline is not None and deadline <= utcnow():
         raise DeadlinePassed("这个岗位的报名已截止。")
+
+
+def is_open(post: Traineeship) -> bool:
+    try:
+        ensure_open(post)
+    except (Closed, DeadlinePassed):
+        return False
+    return True
+
+
+def _check_open(post: Traineeship, user: User) -> None:
+    ensure_open(post)
     reason = check(
         age=age_of(user, beijing_today()),
         education=user.education,
@@ -252,7 +257,7 @@ def apply(
             session.add(application)
             session.flush()
             old = None
-        _record(session, "application", application.id, old, "submitted", actor_of(user))
+        record_change(session, "application", application.id, old, "submitted", actor_of(user))
         notices.commit(session)
     except IntegrityError:  # a concurrent double tap committed first
         notices.rollback(session)
@@ -281,7 +286,7 @@ def withdraw(session: Session, user: User, application_id: int) -> Application:
             return application
         if application.status not in LIVE:
             raise InvalidTransition("这份申请已有结果，不能撤回。")
-        _record(session, "application", application.id, application.status, "withdrawn", actor_of(user))
+        record_change(session, "application", application.id, application.status, "withdrawn", actor_of(user))
         application.status = "withdrawn"
         return application
 
@@ -303,7 +308,7 @@ def set_application_status(
                 f"申请当前为「{STATUS_LABELS.get(application.status, application.status)}」，"
                 f"不能改为「{STATUS_LABELS.get(status, status)}」。"
             )
-        _record(session, "application", application.id, application.status, status, actor, note)
+        record_change(session, "application", application.id, application.status, status, actor, note)
         application.status = status
         if note is not None:
             application.note = note

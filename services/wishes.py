@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services import content_safety
-from services.common import Page, actor_of, decode_cursor, encode_cursor, guarded, record_change, retry_locked
+from services.common import Page, actor_of, guarded, keyset_page, record_change, retry_locked
 from services.eligibility import utcnow
 from services.errors import Invalid, InvalidTransition, NotFound
 from services.models import User
@@ -224,14 +224,9 @@ def list_wall(
     query = select(Wish).where(Wish.status == "approved", Wish.approved_at.is_not(None))
     if district:
         query = query.where(Wish.district == district)
-    if cursor:
-        at, last_id = decode_cursor(cursor)
-        query = query.where(tuple_(Wish.approved_at, Wish.id) < tuple_(at, last_id))
-    limit = max(1, min(limit, 50))
-    rows = list(session.scalars(query.order_by(Wish.approved_at.desc(), Wish.id.desc()).limit(limit + 1)))
-    items = rows[:limit]
-    more = len(rows) > limit and items
-    return Page(items, encode_cursor(items[-1].approved_at, items[-1].id) if more else None)  # type: ignore[arg-type]
+    return keyset_page(
+        session, query, Wish.approved_at, Wish.id, limit=limit, cursor=cursor, newest_first=True
+    )
 
 
 def get_public_wish(session: Session, wish_id: int) -> Wish:

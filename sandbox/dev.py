@@ -72,6 +72,28 @@ def sync_menu(app: Flask) -> None:
         log.warning("menu sync to the sandbox failed: %s", exc)
 
 
+def first_console_admin(app: Flask) -> str | None:
+    """On a fresh development database, an `admin` account with a random password printed once, so a newcomer
+    can open the console at once. Never in production (main refuses it) and never when any staff exists."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from bot.extensions import db
+    from services.models_staff import StaffUser
+    from services.staff import create_staff
+
+    with app.app_context():
+        try:
+            if db.session.scalar(select(StaffUser.id).limit(1)) is not None:
+                return None
+            password = secrets.token_urlsafe(12)
+            create_staff(db.session, "admin", password, ["admin", "counselor"], actor="cli:make-run")
+            return password
+        finally:
+            db.session.remove()
+
+
 def main() -> None:
     bot_port = _port("PORT", 5000)
     sandbox_port = _port("SANDBOX_PORT", 5001)
@@ -98,6 +120,7 @@ def main() -> None:
         raise SystemExit(f"端口 {sandbox_port} 无法使用 ({exc}); set SANDBOX_PORT to another port") from None
     if uses_sandbox:
         sync_menu(app)
+    admin_password = first_console_admin(app)
     # The scheduler (reminders, expiries, token refresh) in this process too; its leader lock is the
     # in-process Redis stand-in's, so a second `make run` would not share it (development only).
     from bot.scheduler import SchedulerService
@@ -114,6 +137,9 @@ def main() -> None:
     print(flush=True)
     print(f"  打开 {sandbox.url}/ 与机器人聊天 (chat simulator)", flush=True)
     print(f"  机器人 (bot webhook): http://{HOST}:{bot_port}/wechat", flush=True)
+    print(f"  工作人员控制台 (staff console): http://{HOST}:{bot_port}/console/", flush=True)
+    if admin_password:
+        print(f"  首次登录 (first login): admin / {admin_password}  (只显示这一次, shown once)", flush=True)
     if not uses_sandbox:
         print(
             f"  注意：WECHAT_API_BASE={os.environ['WECHAT_API_BASE']} 来自环境变量，客服消息不会进入模拟器 "

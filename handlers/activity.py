@@ -16,9 +16,11 @@ from bot.dialogue.classifier import Understanding
 from bot.dialogue.context import Call, Context, Step
 from bot.extensions import db
 from bot.wechat.replies import Reply, Text
+from handlers import listing
 from handlers.listing import read_filters, vocab, when
 from services import activities, users
-from services.eligibility import aware, utcnow
+from services.common import is_open
+from services.eligibility import aware
 from services.errors import Closed, DeadlinePassed, DomainError, NotEligible, NotFound
 from services.models import Activity
 
@@ -52,17 +54,12 @@ def follow(ctx: Context, data: dict[str, Any], understood: Understanding) -> Ste
     compact = ctx.norm.compact
     picked = focus.number(compact)
     if picked is not None:
-        return _pick(ctx, data, picked)
-    command = focus.command(compact)
-    if command == "next":
-        if not data.get("next"):
-            return Text(content.text("activity_last_page"))
-        shown = data.get("shown", [])
-        return Call(lambda: _list(ctx, data.get("filters", {}), cursor=data["next"], shown=shown))
-    if command == "back":
-        return Call(lambda: _list(ctx, data.get("filters", {}), cursor=data.get("page")))
-    if command == "all":
-        return Call(lambda: _list(ctx, {}, fresh=True))
+        return listing.pick(
+            listing.in_view(data), picked, "activity", lambda i: Call(lambda: _detail(ctx, data, i))
+        )
+    paged = listing.turn(focus.command(compact), data, "activity", lambda f, c, s: _list(ctx, f, c, s))
+    if paged is not None:
+        return paged
     cancel = CANCEL.match(compact)
     if cancel:
         return Call(lambda: _cancel(ctx, data, cancel.group(1)))
@@ -88,11 +85,8 @@ focus.register(NAME, follow)
 
 
 def _wants_to_sign_up(compact: str, data: dict[str, Any]) -> bool:
-    if compact in SIGNUP_WORDS:
-        return True
     # "我要报名这个活动" while an activity is in view; "我报名的活动" asks for their own list.
-    short = len(compact) <= 10 and "取消" not in compact and not any(w in compact for w in MINE_WORDS)
-    return bool(data.get("current")) and short and ("报名" in compact or "参加" in compact)
+    return listing.wants(compact, data, SIGNUP_WORDS, "报名 参加", ("取消", *MINE_WORDS))
 
 
 # -- lists -----------------------------------------------------------------------------------------
@@ -133,31 +127,14 @@ def _list(
         note = content.text("activity_no_match", words=_words(filters))
         filters = {}
         page = _query(filters, None)
-    if not page.items and cursor is not None:
-        return Text(content.text("activity_last_page"))  # what was left closed since the last page
-    if not page.items:
-        focus.release(ctx)
-        return Text(content.text("activity_none_at_all"))
-    shown = list(shown or [])
-    start = len(shown)
-    shown += [activity.id for activity in page.items]
-    focus.hold(
-        ctx, NAME, {"filters": filters, "page": cursor, "next": page.next_cursor, "shown": shown[-60:]}
-    )
+    nothing = listing.empty(ctx, page, cursor, "activity")
+    if nothing is not None:
+        return nothing
+    start = listing.remember(ctx, NAME, page, cursor, shown, filters=filters)
     words = _words(filters)
 
     def render(width: int) -> str:
-        items = "\n".join(
-            content.text(
-                "activity_item",
-                number=start + i,
-                title=focus.clip(activity.title, width),
-                when=when(aware(activity.starts_at)),  # type: ignore[arg-type]
-                place=focus.clip(activity.location, width),
-                seats=_seats(activity),
-            )
-            for i, activity in enumerate(page.items, 1)
-        )
+        items = listing.dated_items("activity", page.items, start, width, _seats)
         return note + content.text(
             "activity_list",
             filters=content.text("activity_filters", words=words) if words else "",
@@ -169,32 +146,13 @@ def _list(
 
 
 # -- one activity ----------------------------------------------------------------------------------
-def _pick(ctx: Context, data: dict[str, Any], picked: int) -> Step:
-    ids = data.get("mine", []) if data.get("view") == "mine" else data.get("shown", [])
-    if not 1 <= picked <= len(ids):
-        if not ids:
-            return Text(content.text("activity_pick_first"))
-        return Text(content.text("activity_no_such_number", number=picked, last=len(ids)))
-    return Call(lambda: _detail(ctx, data, int(ids[picked - 1])))
-
-
-def _is_open(activity: Activity) -> bool:
-    now = utcnow()
-    deadline = aware(activity.signup_deadline)
-    return (
-        activity.status == "published"
-        and aware(activity.starts_at) > now  # type: ignore[operator]
-        and (deadline is None or deadline > now)
-    )
-
-
 def _detail(ctx: Context, data: dict[str, Any], activity_id: int) -> Reply:
     try:
         activity = activities.get_activity(db.session, activity_id)
     except NotFound:
         return Text(content.text("activity_gone"))
-    focus.hold(ctx, NAME, {**data, "current": activity.id, "view": "detail"})
-    if not _is_open(activity):
+    listing.detail(ctx, NAME, data, activity.id)
+    if not is_open(activity):
         action = "activity_action_closed"
     elif activities.seats_left(activity) > 0:
         action = "activity_action_signup"
@@ -248,16 +206,9 @@ def _sign_up(ctx: Context, activity_id: int) -> Reply:
 
 
 def _cancel(ctx: Context, data: dict[str, Any], number: str | None) -> Reply:
-    ids = data.get("mine", []) if data.get("view") == "mine" else data.get("shown", [])
-    if number is not None and 1 <= int(number) <= len(ids):
-        activity_id = int(ids[int(number) - 1])
-    elif number is None and data.get("current"):
-        activity_id = int(data["current"])
-    else:
-        shown = _mine(ctx, data)
-        if isinstance(shown, Text) and focus.held(ctx, NAME).get("mine"):
-            return Text(f"{shown.content}\n{content.text('activity_cancel_which')}")
-        return shown
+    activity_id = listing.target(listing.in_view(data), data, number)
+    if activity_id is None:
+        return listing.ask_which(ctx, NAME, _mine(ctx, data), "activity_cancel_which")
     user = users.get_or_create_oa_user(db.session, ctx.openid)
     try:
         activity = activities.get_activity(db.session, activity_id, include_unpublished=True)
@@ -283,21 +234,4 @@ def _mine(ctx: Context, data: dict[str, Any]) -> Reply:
         except NotFound:
             continue
         rows.append((activity, content.text(f"activity_status_{signup.status}")))
-    if not rows:
-        return Text(content.text("activity_mine_none"))
-    focus.hold(ctx, NAME, {**data, "mine": [a.id for a, _ in rows], "view": "mine"})
-
-    def render(width: int) -> str:
-        items = "\n".join(
-            content.text(
-                "activity_mine_item",
-                number=n,
-                title=focus.clip(activity.title, width),
-                when=when(aware(activity.starts_at)),  # type: ignore[arg-type]
-                status=status,
-            )
-            for n, (activity, status) in enumerate(rows, 1)
-        )
-        return content.text("activity_mine", items=items)
-
-    return Text(focus.fit(render))
+    return listing.mine(ctx, NAME, data, "activity", rows)

@@ -1,14 +1,32 @@
-"""What the traineeship and activity lists share: reading filters out of a message, and dates as people say
-them. (Paging words, numbers and fitting a text into one WeChat message are in `bot.dialogue.focus`.)"""
+"""What the numbered lists in chat share (activities, traineeships, matchmaking events, the wish wall):
+reading filters out of a message, dates as people say them, and the mechanics of a list held in focus:
+paging, picking by number, the person's own list. Each handler keeps its own wording: the reply keys are
+`<prefix>_last_page`, `<prefix>_pick_first`, `<prefix>_no_such_number`, `<prefix>_mine…`. (Paging words,
+numbers and fitting a text into one WeChat message are in `bot.dialogue.focus`.)"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from bot import content
-from services.eligibility import BEIJING
+from bot.dialogue import focus
+from bot.dialogue.context import Call, Context, Step
+from bot.wechat.replies import Reply, Text
+from services.common import Page
+from services.eligibility import BEIJING, aware
+
+S = TypeVar("S", bound=Step)
+# Shows a list page: (filters, cursor, the ids shown on earlier pages).
+Show = Callable[[dict[str, Any], str | None, list[int]], Reply]
+
+
+class Dated(Protocol):
+    id: int
+    title: str
+    starts_at: datetime
 
 
 def vocab(words: str) -> tuple[str, ...]:
@@ -70,3 +88,126 @@ def when(moment: datetime) -> str:
         weekday=content.text("weekday_names")[local.weekday()],
         time=local.strftime("%H:%M"),
     )
+
+
+# -- a list held in focus --------------------------------------------------------------------------
+def turn(command: str | None, data: dict[str, Any], prefix: str, show: Show) -> Step | None:
+    """The list after a paging word (`focus.command`): the next page, this page again, or everything
+    without filters. None when `command` is none of those."""
+    filters = data.get("filters", {})
+    if command == "next":
+        if not data.get("next"):
+            return Text(content.text(f"{prefix}_last_page"))
+        return Call(lambda: show(filters, data["next"], data.get("shown", [])))
+    if command == "back":
+        return Call(lambda: show(filters, data.get("page"), []))
+    if command == "all":
+        return Call(lambda: show({}, None, []))
+    return None
+
+
+def empty(ctx: Context, page: Page[Any], cursor: str | None, prefix: str, none_key: str = "") -> Reply | None:
+    """The reply when a page has nothing to show (None when it has): past the last page, or nothing at
+    all, which also drops the focus."""
+    if page.items:
+        return None
+    if cursor is not None:
+        return Text(content.text(f"{prefix}_last_page"))  # what was left closed since the last page
+    focus.release(ctx)
+    return Text(content.text(none_key or f"{prefix}_none_at_all"))
+
+
+def remember(
+    ctx: Context, name: str, page: Page[Any], cursor: str | None, shown: list[int] | None, **extra: Any
+) -> int:
+    """Hold the page as the focus, so numbers and paging words next turn refer to it; numbers run on
+    across pages. Returns how many items earlier pages showed (the first number on this one, less one)."""
+    earlier = list(shown or [])
+    ids = earlier + [item.id for item in page.items]
+    focus.hold(ctx, name, {**extra, "page": cursor, "next": page.next_cursor, "shown": ids[-60:]})
+    return len(earlier)
+
+
+def in_view(data: dict[str, Any]) -> list[Any]:
+    """The ids a number refers to: the person's own list when that is in view, else the list shown."""
+    return list(data.get("mine", []) if data.get("view") == "mine" else data.get("shown", []))
+
+
+def pick(ids: Sequence[Any], picked: int, prefix: str, show: Callable[[int], S]) -> S | Text:
+    """The item numbered `picked` among `ids`, shown by `show`; else what to say instead."""
+    if 1 <= picked <= len(ids):
+        return show(int(ids[picked - 1]))
+    if not ids:
+        return Text(content.text(f"{prefix}_pick_first"))
+    return Text(content.text(f"{prefix}_no_such_number", number=picked, last=len(ids)))
+
+
+def target(ids: Sequence[Any], data: dict[str, Any], number: str | None) -> int | None:
+    """The item a command with an optional number means ("取消报名 2", "认领"): the numbered one among
+    `ids`, else the one in detail. None when neither."""
+    if number is not None and 1 <= int(number) <= len(ids):
+        return int(ids[int(number) - 1])
+    if number is None and data.get("current"):
+        return int(data["current"])
+    return None
+
+
+def detail(ctx: Context, name: str, data: dict[str, Any], item_id: int) -> None:
+    """Hold the item in detail as the focus, so "报名" next turn means it."""
+    focus.hold(ctx, name, {**data, "current": item_id, "view": "detail"})
+
+
+def ask_which(ctx: Context, name: str, mine: Reply, key: str) -> Reply:
+    """The person's own list, with the question (`key`) which one they mean when it lists any."""
+    if isinstance(mine, Text) and focus.held(ctx, name).get("mine"):
+        return Text(f"{mine.content}\n{content.text(key)}")
+    return mine
+
+
+def wants(
+    compact: str, data: dict[str, Any], exact: frozenset[str], verbs: str, elsewhere: Sequence[str]
+) -> bool:
+    """A sign-up or application request: one of the `exact` words, or while an item is in view a short
+    message with one of the `verbs` ("我要报名这个活动") that names none of the words of other requests."""
+    if compact in exact:
+        return True
+    short = len(compact) <= 10 and not any(word in compact for word in elsewhere)
+    return bool(data.get("current")) and short and any(verb in compact for verb in verbs.split())
+
+
+def dated_items(prefix: str, items: list[Any], start: int, width: int, seats: Callable[[Any], str]) -> str:
+    """The numbered lines of a page of dated items (activities, events): title, time, place, seats."""
+    return "\n".join(
+        content.text(
+            f"{prefix}_item",
+            number=start + i,
+            title=focus.clip(item.title, width),
+            when=when(aware(item.starts_at)),  # type: ignore[arg-type]
+            place=focus.clip(item.location, width),
+            seats=seats(item),
+        )
+        for i, item in enumerate(items, 1)
+    )
+
+
+def mine(ctx: Context, name: str, data: dict[str, Any], prefix: str, rows: list[tuple[Dated, str]]) -> Reply:
+    """The person's own sign-ups to dated items, numbered, each with its status label; held in focus so
+    "取消报名 2" next turn means the second."""
+    if not rows:
+        return Text(content.text(f"{prefix}_mine_none"))
+    focus.hold(ctx, name, {**data, "mine": [item.id for item, _ in rows], "view": "mine"})
+
+    def render(width: int) -> str:
+        items = "\n".join(
+            content.text(
+                f"{prefix}_mine_item",
+                number=n,
+                title=focus.clip(item.title, width),
+                when=when(aware(item.starts_at)),  # type: ignore[arg-type]
+                status=status,
+            )
+            for n, (item, status) in enumerate(rows, 1)
+        )
+        return content.text(f"{prefix}_mine", items=items)
+
+    return Text(focus.fit(render))

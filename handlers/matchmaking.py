@@ -18,10 +18,12 @@ from bot.dialogue.classifier import Understanding
 from bot.dialogue.context import Call, Context, Step
 from bot.extensions import db
 from bot.wechat.replies import Reply, Text
+from handlers import listing
 from handlers import matchmaking_forms as forms
 from handlers.listing import vocab, when
 from services import matchmaking, matchmaking_profiles, users
-from services.eligibility import aware, utcnow
+from services.common import is_open
+from services.eligibility import aware
 from services.errors import DomainError, NotFound
 from services.models_matchmaking import MatchEvent
 
@@ -71,14 +73,12 @@ def follow(ctx: Context, data: dict[str, Any], understood: Understanding) -> Ste
     compact = ctx.norm.compact
     picked = focus.number(compact)
     if picked is not None:
-        return _pick(ctx, data, picked)
-    command = focus.command(compact)
-    if command == "next":
-        if not data.get("next"):
-            return Text(content.text("match_last_page"))
-        return Call(lambda: _list(ctx, cursor=data["next"], shown=data.get("shown", [])))
-    if command in ("back", "all"):
-        return Call(lambda: _list(ctx, cursor=data.get("page") if command == "back" else None))
+        return listing.pick(
+            listing.in_view(data), picked, "match", lambda i: Call(lambda: _detail(ctx, data, i))
+        )
+    paged = listing.turn(focus.command(compact), data, "match", lambda _f, c, s: _list(ctx, c, s))
+    if paged is not None:
+        return paged
     if _wants_to_sign_up(compact, data):
         current = data.get("current")
         if not current:
@@ -100,10 +100,7 @@ focus.register(NAME, follow)
 
 
 def _wants_to_sign_up(compact: str, data: dict[str, Any]) -> bool:
-    if compact in SIGNUP_WORDS:
-        return True
-    short = len(compact) <= 10 and "取消" not in compact and not any(w in compact for w in MINE_WORDS)
-    return bool(data.get("current")) and short and ("报名" in compact or "参加" in compact)
+    return listing.wants(compact, data, SIGNUP_WORDS, "报名 参加", ("取消", *MINE_WORDS))
 
 
 # -- lists -----------------------------------------------------------------------------------------
@@ -118,28 +115,13 @@ def _seats(event: MatchEvent) -> str:
 
 def _list(ctx: Context, cursor: str | None = None, shown: list[int] | None = None) -> Reply:
     page = matchmaking.list_events(db.session, limit=PAGE_SIZE, cursor=cursor)
-    if not page.items and cursor is not None:
-        return Text(content.text("match_last_page"))
-    if not page.items:
-        focus.release(ctx)
-        return Text(content.text("match_none_at_all"))
-    shown = list(shown or [])
-    start = len(shown)
-    shown += [event.id for event in page.items]
-    focus.hold(ctx, NAME, {"page": cursor, "next": page.next_cursor, "shown": shown[-60:]})
+    nothing = listing.empty(ctx, page, cursor, "match")
+    if nothing is not None:
+        return nothing
+    start = listing.remember(ctx, NAME, page, cursor, shown)
 
     def render(width: int) -> str:
-        items = "\n".join(
-            content.text(
-                "match_item",
-                number=start + i,
-                title=focus.clip(event.title, width),
-                when=when(aware(event.starts_at)),  # type: ignore[arg-type]
-                place=focus.clip(event.location, width),
-                seats=_seats(event),
-            )
-            for i, event in enumerate(page.items, 1)
-        )
+        items = listing.dated_items("match", page.items, start, width, _seats)
         more = content.text("match_more" if page.next_cursor else "match_last")
         return content.text("match_list", items=items, more=more)
 
@@ -147,32 +129,13 @@ def _list(ctx: Context, cursor: str | None = None, shown: list[int] | None = Non
 
 
 # -- one event -------------------------------------------------------------------------------------
-def _pick(ctx: Context, data: dict[str, Any], picked: int) -> Step:
-    ids = data.get("mine", []) if data.get("view") == "mine" else data.get("shown", [])
-    if not 1 <= picked <= len(ids):
-        if not ids:
-            return Text(content.text("match_pick_first"))
-        return Text(content.text("match_no_such_number", number=picked, last=len(ids)))
-    return Call(lambda: _detail(ctx, data, int(ids[picked - 1])))
-
-
-def _is_open(event: MatchEvent) -> bool:
-    now = utcnow()
-    deadline = aware(event.signup_deadline)
-    return (
-        event.status == "published"
-        and aware(event.starts_at) > now  # type: ignore[operator]
-        and (deadline is None or deadline > now)
-    )
-
-
 def _detail(ctx: Context, data: dict[str, Any], event_id: int) -> Reply:
     try:
         event = matchmaking.get_event(db.session, event_id)
     except NotFound:
         return Text(content.text("match_gone"))
-    focus.hold(ctx, NAME, {**data, "current": event.id, "view": "detail"})
-    if not _is_open(event):
+    listing.detail(ctx, NAME, data, event.id)
+    if not is_open(event):
         action = "match_action_closed"
     else:
         action = "match_action_signup" if matchmaking.seats_left(event) > 0 else "match_action_waitlist"
@@ -201,16 +164,9 @@ def _detail(ctx: Context, data: dict[str, Any], event_id: int) -> Reply:
 
 # -- cancelling, check-in, my sign-ups -------------------------------------------------------------
 def _cancel(ctx: Context, data: dict[str, Any], number: str | None) -> Reply:
-    ids = data.get("mine", []) if data.get("view") == "mine" else data.get("shown", [])
-    if number is not None and 1 <= int(number) <= len(ids):
-        event_id = int(ids[int(number) - 1])
-    elif number is None and data.get("current"):
-        event_id = int(data["current"])
-    else:
-        shown = _mine(ctx, data)
-        if isinstance(shown, Text) and focus.held(ctx, NAME).get("mine"):
-            return Text(f"{shown.content}\n{content.text('match_cancel_which')}")
-        return shown
+    event_id = listing.target(listing.in_view(data), data, number)
+    if event_id is None:
+        return listing.ask_which(ctx, NAME, _mine(ctx, data), "match_cancel_which")
     user = users.get_or_create_oa_user(db.session, ctx.openid)
     try:
         event = matchmaking.get_event(db.session, event_id, include_unpublished=True)
@@ -247,21 +203,4 @@ def _mine(ctx: Context, data: dict[str, Any]) -> Reply:
         except NotFound:
             continue
         rows.append((event, forms.status_label(signup.status)))
-    if not rows:
-        return Text(content.text("match_mine_none"))
-    focus.hold(ctx, NAME, {**data, "mine": [e.id for e, _ in rows], "view": "mine"})
-
-    def render(width: int) -> str:
-        items = "\n".join(
-            content.text(
-                "match_mine_item",
-                number=n,
-                title=focus.clip(event.title, width),
-                when=when(aware(event.starts_at)),  # type: ignore[arg-type]
-                status=status,
-            )
-            for n, (event, status) in enumerate(rows, 1)
-        )
-        return content.text("match_mine", items=items)
-
-    return Text(focus.fit(render))
+    return listing.mine(ctx, NAME, data, "match", rows)

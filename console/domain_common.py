@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from bot.extensions import db
@@ -23,6 +23,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 UPLOAD_ENDPOINTS = frozenset({"console.traineeship_import"})
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+T = TypeVar("T")
 
 
 def page_arg() -> int:
@@ -75,15 +76,79 @@ def fail(exc: DomainError, default: str, **values: Any) -> BaseResponse:
     return back(default, **values)
 
 
-def move(action: Callable[..., Any], row_id: int, done: str, endpoint: str, **values: Any) -> BaseResponse:
-    """Run a status move (publish, close, cancel) with the form's optional reason; flash what happened."""
+def fail_back(exc: DomainError, list_endpoint: str, detail_endpoint: str, id_arg: str) -> BaseResponse:
+    """A failed action on one row of a record's page (a sign-up, an application): back to the record the
+    form names in `id_arg`, else to the list."""
+    parent_id = request.form.get(id_arg, type=int)
+    if parent_id is None:
+        return fail(exc, list_endpoint)
+    return fail(exc, detail_endpoint, **{id_arg: parent_id})
+
+
+def move(action: Callable[..., Any], row_id: int, done: str, endpoint: str, id_arg: str) -> BaseResponse:
+    """Run a status move (publish, close, cancel) with the form's optional reason; flash what happened and
+    go back to the record's page (`endpoint` with `id_arg`)."""
     reason = form_text("reason", 200)
     try:
         row = action(db.session, current_staff(), row_id, reason)
     except DomainError as exc:
-        return fail(exc, endpoint, **values)
+        return fail(exc, endpoint, **{id_arg: row_id})
     flash(done.format(title=row.title), "success")
-    return back(endpoint, **values)
+    return back(endpoint, **{id_arg: row_id})
+
+
+def no_reason(action: Callable[[Any, Any, int], T]) -> Callable[[Any, Any, int, str | None], T]:
+    """A move that takes no reason (publish), in the shape `move` calls."""
+    return lambda session, staff, row_id, _reason: action(session, staff, row_id)
+
+
+def found_or_404(load: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """The record a URL names, loaded with `load(session, *args)`; 404 when the services say there is none."""
+    try:
+        return load(db.session, *args, **kwargs)
+    except DomainError:
+        abort(404)
+
+
+def list_page(query: Callable[..., Any], template: str, **context: Any) -> str:
+    """A list screen filtered by `status` and the keyword `q`, one page at a time."""
+    status = arg_text("status")
+    keyword = arg_text("q")
+    result = query(db.session, status=status, keyword=keyword, page=page_arg())
+    return render_template(template, result=result, status=status, q=keyword or "", **context)
+
+
+def form_from(row: Any, fields: tuple[str, ...], times: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A stored record as its edit form shows it: times as datetime-local values, None as blank."""
+    values = {name: getattr(row, name) for name in fields}
+    for key in times:
+        values[key] = input_value(getattr(row, key))
+    return {k: "" if v is None else v for k, v in values.items()}
+
+
+def save_form(
+    save: Callable[[Any, Any, dict[str, Any]], Any],
+    values: dict[str, Any],
+    render: Callable[..., Any],
+    done: str,
+    endpoint: str,
+    id_arg: str,
+) -> Any:
+    """Save a create or edit form with `save(session, staff, values)`. A domain error shows the form again
+    (400, with its field errors); success flashes `done` and goes to the record's page."""
+    try:
+        row = save(db.session, current_staff(), values)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return render(values, field_errors(exc), status=400)
+    flash(done.format(title=row.title), "success")
+    return redirect(url_for(endpoint, **{id_arg: row.id}))
+
+
+def export(exporter: Callable[[Any, Any, int, str], bytes], row_id: int, name: str) -> Response:
+    """The download of one record's people (`exporter(session, staff, row_id, fmt)`) as `<name>.<fmt>`."""
+    fmt = export_format()
+    return download(exporter(db.session, current_staff(), row_id, fmt), f"{name}.{fmt}", fmt)
 
 
 def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -48,6 +48,8 @@ _OPTIONAL_TRAINEESHIP = (
     "residents_of",
     "deadline",
 )
+# Every field of a post, in form order (the console's form and its edit view).
+TRAINEESHIP_FIELDS = (*_REQUIRED_TRAINEESHIP, *_OPTIONAL_TRAINEESHIP)
 _OPTIONAL_ACTIVITY = (
     "description",
     "ends_at",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from bot.extensions import db
@@ -16,15 +16,17 @@ from console.domain_common import (
     arg_text,
     back,
     checkbox,
-    download,
-    export_format,
-    fail,
-    field_errors,
+    export,
+    fail_back,
+    form_from,
     form_text,
     form_values,
-    input_value,
+    found_or_404,
+    list_page,
     move,
+    no_reason,
     page_arg,
+    save_form,
 )
 from services import staff_ops
 from services.activities import get_activity, seats_left
@@ -46,6 +48,8 @@ FIELDS = (
     "signup_deadline",
     "description",
 )
+TIMES = ("starts_at", "ends_at", "signup_deadline")
+DETAIL = "console.activity_detail"
 nav_item("活动", "console.activities", "viewer", order=31)
 CATEGORIES = ("社区青年汇", "志愿服务", "读书会", "文体活动", "职业发展", "心理健康")
 
@@ -54,14 +58,6 @@ def _values() -> dict[str, Any]:
     values = form_values(FIELDS)
     values["waitlist"] = checkbox("waitlist")
     return values
-
-
-def _form_from(activity: Any) -> dict[str, Any]:
-    values = {name: getattr(activity, name) for name in FIELDS}
-    for key in ("starts_at", "ends_at", "signup_deadline"):
-        values[key] = input_value(getattr(activity, key))
-    values["waitlist"] = activity.waitlist
-    return {k: "" if v is None else v for k, v in values.items()}
 
 
 def _render_form(
@@ -74,25 +70,14 @@ def _render_form(
 
 
 def _activity_or_404(activity_id: int) -> Any:
-    try:
-        return get_activity(db.session, activity_id, include_unpublished=True)
-    except DomainError:
-        abort(404)
+    return found_or_404(get_activity, activity_id, include_unpublished=True)
 
 
 @bp.get("/activities")
 @require_role(*READ)
 def activities() -> Any:
-    status = arg_text("status")
-    keyword = arg_text("q")
-    result = staff_activities(db.session, status=status, keyword=keyword, page=page_arg())
-    return render_template(
-        "console/activities/list.html",
-        result=result,
-        status=status,
-        q=keyword or "",
-        labels=ACTIVITY_STATUS,
-        seats_left=seats_left,
+    return list_page(
+        staff_activities, "console/activities/list.html", labels=ACTIVITY_STATUS, seats_left=seats_left
     )
 
 
@@ -101,14 +86,8 @@ def activities() -> Any:
 def activity_new() -> Any:
     if request.method == "GET":
         return _render_form({"waitlist": True, "category": CATEGORIES[0]}, {})
-    values = _values()
-    try:
-        activity = staff_ops.create_activity(db.session, current_staff(), values)
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return _render_form(values, field_errors(exc), status=400)
-    flash(f"已保存草稿「{activity.title}」。发布后才能报名。", "success")
-    return redirect(url_for("console.activity_detail", activity_id=activity.id))
+    done = "已保存草稿「{title}」。发布后才能报名。"
+    return save_form(staff_ops.create_activity, _values(), _render_form, done, DETAIL, "activity_id")
 
 
 @bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
@@ -116,15 +95,17 @@ def activity_new() -> Any:
 def activity_edit(activity_id: int) -> Any:
     activity = _activity_or_404(activity_id)
     if request.method == "GET":
-        return _render_form(_form_from(activity), {}, activity)
-    values = _values()
-    try:
-        staff_ops.update_activity(db.session, current_staff(), activity_id, values)
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return _render_form(values, field_errors(exc), activity, status=400)
-    flash("已保存修改。", "success")
-    return redirect(url_for("console.activity_detail", activity_id=activity_id))
+        return _render_form(
+            form_from(activity, FIELDS, TIMES) | {"waitlist": activity.waitlist}, {}, activity
+        )
+    return save_form(
+        lambda session, staff, values: staff_ops.update_activity(session, staff, activity_id, values),
+        _values(),
+        lambda values, errors, status: _render_form(values, errors, activity, status),
+        "已保存修改。",
+        DETAIL,
+        "activity_id",
+    )
 
 
 @bp.get("/activities/<int:activity_id>")
@@ -151,52 +132,38 @@ def activity_detail(activity_id: int) -> Any:
 @bp.post("/activities/<int:activity_id>/publish")
 @require_role(*EDIT)
 def activity_publish(activity_id: int) -> BaseResponse:
-    return move(
-        lambda session, staff, i, _reason: staff_ops.publish_activity(session, staff, i),
-        activity_id,
-        "「{title}」已发布，开始报名。",
-        "console.activity_detail",
-        activity_id=activity_id,
-    )
+    done = "「{title}」已发布，开始报名。"
+    return move(no_reason(staff_ops.publish_activity), activity_id, done, DETAIL, "activity_id")
 
 
 @bp.post("/activities/<int:activity_id>/close")
 @require_role(*EDIT)
 def activity_close(activity_id: int) -> BaseResponse:
     done = "「{title}」已截止报名，已报名的人保留名额。"
-    return move(
-        staff_ops.close_activity, activity_id, done, "console.activity_detail", activity_id=activity_id
-    )
+    return move(staff_ops.close_activity, activity_id, done, DETAIL, "activity_id")
 
 
 @bp.post("/activities/<int:activity_id>/cancel")
 @require_role(*EDIT)
 def activity_cancel(activity_id: int) -> BaseResponse:
     done = "「{title}」已取消，并已通知所有报名者。"
-    return move(
-        staff_ops.cancel_activity, activity_id, done, "console.activity_detail", activity_id=activity_id
-    )
+    return move(staff_ops.cancel_activity, activity_id, done, DETAIL, "activity_id")
 
 
 @bp.post("/signups/<int:signup_id>/cancel")
 @require_role(*EDIT)
 def signup_cancel(signup_id: int) -> BaseResponse:
     reason = form_text("reason", 200)
-    activity_id = request.form.get("activity_id", type=int)
     try:
         signup = staff_ops.cancel_signup(db.session, current_staff(), signup_id, reason)
     except DomainError as exc:
-        if activity_id is None:
-            return fail(exc, "console.activities")
-        return fail(exc, "console.activity_detail", activity_id=activity_id)
+        return fail_back(exc, "console.activities", DETAIL, "activity_id")
     flash("已取消这条报名并通知本人；如有候补，已按顺序递补。", "success")
-    return back("console.activity_detail", activity_id=signup.activity_id)
+    return back(DETAIL, activity_id=signup.activity_id)
 
 
 @bp.get("/activities/<int:activity_id>/export")
 @require_role(*EDIT)
 def activity_export(activity_id: int) -> Any:
     activity = _activity_or_404(activity_id)
-    fmt = export_format()
-    data = staff_ops.export_signups(db.session, current_staff(), activity_id, fmt)
-    return download(data, f"{activity.title}-报名名单.{fmt}", fmt)
+    return export(staff_ops.export_signups, activity_id, f"{activity.title}-报名名单")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from bot.extensions import db
@@ -17,15 +17,16 @@ from console.domain_common import (
     arg_text,
     back,
     checkbox,
-    download,
-    export_format,
-    fail,
-    field_errors,
+    export,
+    fail_back,
+    form_from,
     form_text,
     form_values,
-    input_value,
+    found_or_404,
+    list_page,
     move,
-    page_arg,
+    no_reason,
+    save_form,
 )
 from services import staff_events
 from services.errors import DomainError
@@ -52,6 +53,7 @@ FIELDS = (
     "description",
 )
 TIMES = ("starts_at", "ends_at", "signup_deadline", "cancel_deadline")
+DETAIL = "console.event_detail"
 
 
 def _values() -> dict[str, Any]:
@@ -60,38 +62,18 @@ def _values() -> dict[str, Any]:
     return values
 
 
-def _form_from(event: Any) -> dict[str, Any]:
-    values = {name: getattr(event, name) for name in FIELDS}
-    for key in TIMES:
-        values[key] = input_value(getattr(event, key))
-    values["requires_review"] = event.requires_review
-    return {k: "" if v is None else v for k, v in values.items()}
-
-
 def _render_form(values: dict[str, Any], errors: dict[str, str], event: Any = None, status: int = 200) -> Any:
     return render_template("console/events/form.html", values=values, errors=errors, event=event), status
 
 
 def _event_or_404(event_id: int) -> Any:
-    try:
-        return staff_events.get_event(db.session, event_id)
-    except DomainError:
-        abort(404)
+    return found_or_404(staff_events.get_event, event_id)
 
 
 @bp.get("/events")
 @require_role(*READ)
 def events() -> Any:
-    status = arg_text("status")
-    keyword = arg_text("q")
-    result = staff_events.staff_events(db.session, status=status, keyword=keyword, page=page_arg())
-    return render_template(
-        "console/events/list.html",
-        result=result,
-        status=status,
-        q=keyword or "",
-        labels=staff_events.EVENT_STATUS,
-    )
+    return list_page(staff_events.staff_events, "console/events/list.html", labels=staff_events.EVENT_STATUS)
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -99,14 +81,8 @@ def events() -> Any:
 def event_new() -> Any:
     if request.method == "GET":
         return _render_form({"requires_review": True, "age_min": "18"}, {})
-    values = _values()
-    try:
-        event = staff_events.create_event(db.session, current_staff(), values)  # type: ignore[arg-type]
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return _render_form(values, field_errors(exc), status=400)
-    flash(f"已保存草稿「{event.title}」。发布后才能报名。", "success")
-    return redirect(url_for("console.event_detail", event_id=event.id))
+    done = "已保存草稿「{title}」。发布后才能报名。"
+    return save_form(staff_events.create_event, _values(), _render_form, done, DETAIL, "event_id")
 
 
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
@@ -114,15 +90,17 @@ def event_new() -> Any:
 def event_edit(event_id: int) -> Any:
     event = _event_or_404(event_id)
     if request.method == "GET":
-        return _render_form(_form_from(event), {}, event)
-    values = _values()
-    try:
-        staff_events.update_event(db.session, current_staff(), event_id, values)  # type: ignore[arg-type]
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return _render_form(values, field_errors(exc), event, status=400)
-    flash("已保存修改。", "success")
-    return redirect(url_for("console.event_detail", event_id=event_id))
+        return _render_form(
+            form_from(event, FIELDS, TIMES) | {"requires_review": event.requires_review}, {}, event
+        )
+    return save_form(
+        lambda session, staff, values: staff_events.update_event(session, staff, event_id, values),
+        _values(),
+        lambda values, errors, status: _render_form(values, errors, event, status),
+        "已保存修改。",
+        DETAIL,
+        "event_id",
+    )
 
 
 @bp.get("/events/<int:event_id>")
@@ -152,36 +130,28 @@ def event_detail(event_id: int) -> Any:
 @bp.post("/events/<int:event_id>/publish")
 @require_role(*EDIT)
 def event_publish(event_id: int) -> BaseResponse:
-    return move(
-        lambda session, staff, i, _reason: staff_events.publish_event(session, staff, i),
-        event_id,
-        "「{title}」已发布，开始报名。",
-        "console.event_detail",
-        event_id=event_id,
-    )
+    done = "「{title}」已发布，开始报名。"
+    return move(no_reason(staff_events.publish_event), event_id, done, DETAIL, "event_id")
 
 
 @bp.post("/events/<int:event_id>/close")
 @require_role(*EDIT)
 def event_close(event_id: int) -> BaseResponse:
-    done = "「{title}」已截止报名。"
-    return move(staff_events.close_event, event_id, done, "console.event_detail", event_id=event_id)
+    return move(staff_events.close_event, event_id, "「{title}」已截止报名。", DETAIL, "event_id")
 
 
 @bp.post("/events/<int:event_id>/cancel")
 @require_role(*EDIT)
 def event_cancel(event_id: int) -> BaseResponse:
     done = "「{title}」已取消，并已通知所有报名者。"
-    return move(staff_events.cancel_event, event_id, done, "console.event_detail", event_id=event_id)
+    return move(staff_events.cancel_event, event_id, done, DETAIL, "event_id")
 
 
 @bp.get("/events/<int:event_id>/export")
 @require_role(*EDIT)
 def event_export(event_id: int) -> Any:
     event = _event_or_404(event_id)
-    fmt = export_format()
-    data = staff_events.export_signups(db.session, current_staff(), event_id, fmt)  # type: ignore[arg-type]
-    return download(data, f"{event.title}-报名名单.{fmt}", fmt)
+    return export(staff_events.export_signups, event_id, f"{event.title}-报名名单")
 
 
 @bp.post("/match-signups/<int:match_signup_id>/review")
@@ -189,12 +159,9 @@ def event_export(event_id: int) -> Any:
 def match_signup_review(match_signup_id: int) -> BaseResponse:
     decision = request.form.get("decision", "")
     note = form_text("note", 500)
-    event_id = request.form.get("event_id", type=int)
     try:
         signup = staff_events.review_signup(db.session, current_staff(), match_signup_id, decision, note)  # type: ignore[arg-type]
     except DomainError as exc:
-        if event_id is None:
-            return fail(exc, "console.events")
-        return fail(exc, "console.event_detail", event_id=event_id)
+        return fail_back(exc, "console.events", DETAIL, "event_id")
     flash(f"已{'通过' if signup.status == 'approved' else '拒绝'}这条报名，并通知了本人。", "success")
-    return back("console.event_detail", event_id=signup.event_id)
+    return back(DETAIL, event_id=signup.event_id)

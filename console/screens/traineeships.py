@@ -20,19 +20,23 @@ from console.domain_common import (
     back,
     checkbox,
     clean,
-    download,
-    export_format,
-    fail,
-    field_errors,
+    export,
+    fail_back,
+    form_from,
     form_text,
     form_values,
-    input_value,
+    found_or_404,
+    list_page,
+    move,
+    no_reason,
     page_arg,
+    save_form,
 )
 from services import staff_ops
 from services.eligibility import EDUCATION_LABELS
 from services.errors import DomainError, Invalid
 from services.importing import read_rows
+from services.listing_data import TRAINEESHIP_FIELDS as FIELDS
 from services.models_staff import StaffUser
 from services.staff_listings import (
     APPLICATION_STATUS,
@@ -43,30 +47,9 @@ from services.staff_listings import (
 )
 from services.traineeships import STAFF_MOVES, get_traineeship
 
-FIELDS = (
-    "title",
-    "employer",
-    "district",
-    "field",
-    "education",
-    "stipend",
-    "positions",
-    "location",
-    "description",
-    "age_min",
-    "age_max",
-    "residents_of",
-    "deadline",
-)
+DETAIL = "console.traineeship_detail"
 
 nav_item("见习岗位", "console.traineeships", "viewer", order=30)
-
-
-def _form_from(post: Any) -> dict[str, Any]:
-    values = {name: getattr(post, name) for name in FIELDS}
-    values["deadline"] = input_value(post.deadline)
-    values["education"] = post.education or ""
-    return {k: "" if v is None else v for k, v in values.items()}
 
 
 def _render_form(values: dict[str, Any], errors: dict[str, str], post: Any = None, status: int = 200) -> Any:
@@ -85,16 +68,7 @@ def _render_form(values: dict[str, Any], errors: dict[str, str], post: Any = Non
 @bp.get("/traineeships")
 @require_role(*READ)
 def traineeships() -> Any:
-    status = arg_text("status")
-    keyword = arg_text("q")
-    result = staff_traineeships(db.session, status=status, keyword=keyword, page=page_arg())
-    return render_template(
-        "console/traineeships/list.html",
-        result=result,
-        status=status,
-        q=keyword or "",
-        labels=TRAINEESHIP_STATUS,
-    )
+    return list_page(staff_traineeships, "console/traineeships/list.html", labels=TRAINEESHIP_STATUS)
 
 
 @bp.route("/traineeships/new", methods=["GET", "POST"])
@@ -102,14 +76,8 @@ def traineeships() -> Any:
 def traineeship_new() -> Any:
     if request.method == "GET":
         return _render_form({name: "" for name in FIELDS} | {"positions": "1"}, {})
-    values = form_values(FIELDS)
-    try:
-        post = staff_ops.create_traineeship(db.session, current_staff(), values)
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return _render_form(values, field_errors(exc), status=400)
-    flash(f"已保存草稿「{post.title}」。发布后年轻人才能看到。", "success")
-    return redirect(url_for("console.traineeship_detail", post_id=post.id))
+    done = "已保存草稿「{title}」。发布后年轻人才能看到。"
+    return save_form(staff_ops.create_traineeship, form_values(FIELDS), _render_form, done, DETAIL, "post_id")
 
 
 @bp.route("/traineeships/<int:post_id>/edit", methods=["GET", "POST"])
@@ -117,22 +85,19 @@ def traineeship_new() -> Any:
 def traineeship_edit(post_id: int) -> Any:
     post = _post_or_404(post_id)
     if request.method == "GET":
-        return _render_form(_form_from(post), {}, post)
-    values = form_values(FIELDS)
-    try:
-        staff_ops.update_traineeship(db.session, current_staff(), post_id, values)
-    except DomainError as exc:
-        flash(exc.message, "error")
-        return _render_form(values, field_errors(exc), post, status=400)
-    flash("已保存修改。", "success")
-    return redirect(url_for("console.traineeship_detail", post_id=post_id))
+        return _render_form(form_from(post, FIELDS, ("deadline",)), {}, post)
+    return save_form(
+        lambda session, staff, values: staff_ops.update_traineeship(session, staff, post_id, values),
+        form_values(FIELDS),
+        lambda values, errors, status: _render_form(values, errors, post, status),
+        "已保存修改。",
+        DETAIL,
+        "post_id",
+    )
 
 
 def _post_or_404(post_id: int) -> Any:
-    try:
-        return get_traineeship(db.session, post_id, include_unpublished=True)
-    except DomainError:
-        abort(404)
+    return found_or_404(get_traineeship, post_id, include_unpublished=True)
 
 
 @bp.get("/traineeships/<int:post_id>")
@@ -159,24 +124,14 @@ def traineeship_detail(post_id: int) -> Any:
 @bp.post("/traineeships/<int:post_id>/publish")
 @require_role(*EDIT)
 def traineeship_publish(post_id: int) -> BaseResponse:
-    try:
-        post = staff_ops.publish_traineeship(db.session, current_staff(), post_id)
-    except DomainError as exc:
-        return fail(exc, "console.traineeship_detail", post_id=post_id)
-    flash(f"「{post.title}」已发布。", "success")
-    return back("console.traineeship_detail", post_id=post_id)
+    return move(no_reason(staff_ops.publish_traineeship), post_id, "「{title}」已发布。", DETAIL, "post_id")
 
 
 @bp.post("/traineeships/<int:post_id>/close")
 @require_role(*EDIT)
 def traineeship_close(post_id: int) -> BaseResponse:
-    reason = form_text("reason", 200)
-    try:
-        post = staff_ops.close_traineeship(db.session, current_staff(), post_id, reason)
-    except DomainError as exc:
-        return fail(exc, "console.traineeship_detail", post_id=post_id)
-    flash(f"「{post.title}」已关闭，不再接受申请。", "success")
-    return back("console.traineeship_detail", post_id=post_id)
+    done = "「{title}」已关闭，不再接受申请。"
+    return move(staff_ops.close_traineeship, post_id, done, DETAIL, "post_id")
 
 
 @bp.post("/applications/<int:application_id>/status")
@@ -184,26 +139,21 @@ def traineeship_close(post_id: int) -> BaseResponse:
 def application_status(application_id: int) -> BaseResponse:
     status = request.form.get("status", "")
     note = form_text("note", 500)
-    post_id = request.form.get("post_id", type=int)
     try:
         application = staff_ops.set_application_status(
             db.session, current_staff(), application_id, status, note
         )
     except DomainError as exc:
-        if post_id is None:
-            return fail(exc, "console.traineeships")
-        return fail(exc, "console.traineeship_detail", post_id=post_id)
+        return fail_back(exc, "console.traineeships", DETAIL, "post_id")
     flash(f"已将 {application.name} 的申请改为「{APPLICATION_STATUS[status]}」，并通知了申请人。", "success")
-    return back("console.traineeship_detail", post_id=application.traineeship_id)
+    return back(DETAIL, post_id=application.traineeship_id)
 
 
 @bp.get("/traineeships/<int:post_id>/export")
 @require_role(*EDIT)
 def traineeship_export(post_id: int) -> Any:
     post = _post_or_404(post_id)
-    fmt = export_format()
-    data = staff_ops.export_applications(db.session, current_staff(), post_id, fmt)
-    return download(data, f"{post.title}-申请名单.{fmt}", fmt)
+    return export(staff_ops.export_applications, post_id, f"{post.title}-申请名单")
 
 
 # -- import ------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from bot.dialogue.classifier import Understanding
 from bot.dialogue.context import Call, Context, Step
 from bot.extensions import db
 from bot.wechat.replies import Reply, Text
-from handlers import micro_wish_form
+from handlers import listing, micro_wish_form
 from handlers.listing import vocab
 from services import users, wishes
 from services.eligibility import BEIJING, aware
@@ -87,14 +87,11 @@ def follow(ctx: Context, data: dict[str, Any], understood: Understanding) -> Ste
     compact = ctx.norm.compact
     picked = focus.number(compact)
     if picked is not None:
-        return Call(lambda: _pick(ctx, data, picked))
-    paging = focus.command(compact)
-    if paging == "next":
-        if not data.get("next"):
-            return Text(content.text("wish_last_page"))
-        return Call(lambda: _wall(ctx, cursor=data["next"], shown=data.get("shown", [])))
-    if paging in ("back", "all"):
-        return Call(lambda: _wall(ctx, cursor=data.get("page") if paging == "back" else None))
+        shown = data.get("shown", [])
+        return Call(lambda: listing.pick(shown, picked, "wish", lambda i: _detail(ctx, data, i)))
+    paged = listing.turn(focus.command(compact), data, "wish", lambda _f, c, s: _wall(ctx, c, s))
+    if paged is not None:
+        return paged
     command = _command(ctx, data)
     if command is not None:
         return Call(command)
@@ -119,15 +116,10 @@ def _labels(view: wishes.PublicWish) -> dict[str, str]:
 
 def _wall(ctx: Context, cursor: str | None = None, shown: list[int] | None = None) -> Reply:
     page = wishes.list_wall(db.session, limit=PAGE_SIZE, cursor=cursor)
-    if not page.items:
-        if cursor is not None:
-            return Text(content.text("wish_last_page"))
-        focus.release(ctx)
-        return Text(content.text("wish_none"))
-    shown = list(shown or [])
-    start = len(shown)
-    shown += [wish.id for wish in page.items]
-    focus.hold(ctx, NAME, {"page": cursor, "next": page.next_cursor, "shown": shown[-60:], "view": "wall"})
+    nothing = listing.empty(ctx, page, cursor, "wish", "wish_none")
+    if nothing is not None:
+        return nothing
+    start = listing.remember(ctx, NAME, page, cursor, shown, view="wall")
     views = [wishes.public_view(w) for w in page.items]
 
     def render(width: int) -> str:
@@ -141,17 +133,12 @@ def _wall(ctx: Context, cursor: str | None = None, shown: list[int] | None = Non
     return Text(focus.fit(render))
 
 
-def _pick(ctx: Context, data: dict[str, Any], picked: int) -> Reply:
-    ids = data.get("shown", [])
-    if not 1 <= picked <= len(ids):
-        if not ids:
-            return Text(content.text("wish_pick_first"))
-        return Text(content.text("wish_no_such_number", number=picked, last=len(ids)))
+def _detail(ctx: Context, data: dict[str, Any], wish_id: int) -> Reply:
     try:
-        wish = wishes.get_public_wish(db.session, int(ids[picked - 1]))
+        wish = wishes.get_public_wish(db.session, wish_id)
     except NotFound:
         return Text(content.text("wish_gone"))
-    focus.hold(ctx, NAME, {**data, "current": wish.id, "view": "detail"})
+    listing.detail(ctx, NAME, data, wish.id)
     view = wishes.public_view(wish)
     action = "wish_action_claim" if view.available else "wish_action_taken"
 
@@ -175,13 +162,10 @@ def _date(wish: Wish) -> str:
 
 def _claim(ctx: Context, data: dict[str, Any], number: str | None, org: str | None) -> Reply:
     shown = data.get("shown", [])
-    if number is not None and 1 <= int(number) <= len(shown):
-        wish_id = int(shown[int(number) - 1])
-    elif number is None and data.get("current"):
-        wish_id = int(data["current"])
-    elif number is not None and shown:
+    wish_id = listing.target(shown, data, number)
+    if wish_id is None and number is not None and shown:
         return Text(content.text("wish_no_such_number", number=number, last=len(shown)))
-    else:
+    if wish_id is None:
         return Text(content.text("wish_pick_first"))
     try:
         wish = wishes.claim_wish(db.session, _user(ctx), wish_id, donor_org=org)

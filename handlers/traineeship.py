@@ -16,10 +16,10 @@ from bot.dialogue.classifier import Understanding
 from bot.dialogue.context import Call, Context, Step
 from bot.extensions import db
 from bot.wechat.replies import Reply, Text
-from handlers import traineeship_apply
+from handlers import listing, traineeship_apply
 from handlers.listing import read_filters, vocab, when
 from services import traineeships, users
-from services.eligibility import EDUCATION_LABELS, aware, utcnow
+from services.eligibility import EDUCATION_LABELS, aware
 from services.errors import DomainError, NotFound
 from services.models import Traineeship
 
@@ -50,18 +50,12 @@ def follow(ctx: Context, data: dict[str, Any], understood: Understanding) -> Ste
     compact = ctx.norm.compact
     picked = focus.number(compact)
     if picked is not None:
-        return _pick(ctx, data, picked)
-    command = focus.command(compact)
-    if command == "next":
-        if not data.get("next"):
-            return Text(content.text("traineeship_last_page"))
-        return Call(
-            lambda: _list(ctx, data.get("filters", {}), cursor=data["next"], shown=data.get("shown", []))
+        return listing.pick(
+            _in_view(data), picked, "traineeship", lambda i: Call(lambda: _detail(ctx, data, i))
         )
-    if command == "back":
-        return Call(lambda: _list(ctx, data.get("filters", {}), cursor=data.get("page")))
-    if command == "all":
-        return Call(lambda: _list(ctx, {}, fresh=True))
+    paged = listing.turn(focus.command(compact), data, "traineeship", lambda f, c, s: _list(ctx, f, c, s))
+    if paged is not None:
+        return paged
     if _wants_to_apply(compact, data):
         current = data.get("current")
         if not current:
@@ -87,11 +81,8 @@ focus.register(NAME, follow)
 
 
 def _wants_to_apply(compact: str, data: dict[str, Any]) -> bool:
-    if compact in APPLY_WORDS:
-        return True
     # "我要申请这个岗位" while a post is in view; "我的申请" and "撤回申请" are other requests.
-    short = len(compact) <= 10 and not any(word in compact for word in MINE_WORDS)
-    return bool(data.get("current")) and short and ("申请" in compact or "报名" in compact)
+    return listing.wants(compact, data, APPLY_WORDS, "申请 报名", MINE_WORDS)
 
 
 # -- lists -----------------------------------------------------------------------------------------
@@ -132,17 +123,10 @@ def _list(
         note = content.text("traineeship_no_match", words=_words(filters))
         filters = {}
         page = _query(filters, None)
-    if not page.items and cursor is not None:
-        return Text(content.text("traineeship_last_page"))  # what was left closed since the last page
-    if not page.items:
-        focus.release(ctx)
-        return Text(content.text("traineeship_none_at_all"))
-    shown = list(shown or [])
-    start = len(shown)
-    shown += [post.id for post in page.items]
-    focus.hold(
-        ctx, NAME, {"filters": filters, "page": cursor, "next": page.next_cursor, "shown": shown[-60:]}
-    )
+    nothing = listing.empty(ctx, page, cursor, "traineeship")
+    if nothing is not None:
+        return nothing
+    start = listing.remember(ctx, NAME, page, cursor, shown, filters=filters)
     words = _words(filters)
 
     def render(width: int) -> str:
@@ -175,21 +159,11 @@ def _stipend(post: Traineeship) -> str:
 
 
 # -- one post --------------------------------------------------------------------------------------
-def _pick(ctx: Context, data: dict[str, Any], picked: int) -> Step:
+def _in_view(data: dict[str, Any]) -> list[Any]:
+    """The posts a number refers to; the own list holds [application id, post id] pairs."""
     if data.get("view") == "mine":
-        posts = [post for _, post in data.get("mine", [])]
-    else:
-        posts = data.get("shown", [])
-    if not 1 <= picked <= len(posts):
-        if not posts:
-            return Text(content.text("traineeship_pick_first"))
-        return Text(content.text("traineeship_no_such_number", number=picked, last=len(posts)))
-    return Call(lambda: _detail(ctx, data, int(posts[picked - 1])))
-
-
-def _is_open(post: Traineeship) -> bool:
-    deadline = aware(post.deadline)
-    return post.status == "open" and (deadline is None or deadline > utcnow())
+        return [post for _, post in data.get("mine", [])]
+    return list(data.get("shown", []))
 
 
 def _conditions(post: Traineeship) -> str:
@@ -211,7 +185,7 @@ def _detail(ctx: Context, data: dict[str, Any], post_id: int) -> Reply:
         post = traineeships.get_traineeship(db.session, post_id)
     except NotFound:
         return Text(content.text("traineeship_gone"))
-    focus.hold(ctx, NAME, {**data, "current": post.id, "view": "detail"})
+    listing.detail(ctx, NAME, data, post.id)
     deadline = aware(post.deadline)
 
     def render(width: int) -> str:
@@ -228,7 +202,7 @@ def _detail(ctx: Context, data: dict[str, Any], post_id: int) -> Reply:
             deadline=when(deadline) if deadline else content.text("traineeship_no_deadline"),
             description=focus.clip(post.description or "", width * 20),
             action=content.text(
-                "traineeship_action_apply" if _is_open(post) else "traineeship_action_closed"
+                "traineeship_action_apply" if traineeships.is_open(post) else "traineeship_action_closed"
             ),
         )
 
@@ -241,7 +215,7 @@ def _start_apply(ctx: Context, post_id: int) -> Reply:
         post = traineeships.get_traineeship(db.session, post_id)
     except NotFound:
         return Text(content.text("traineeship_gone"))
-    if not _is_open(post):
+    if not traineeships.is_open(post):
         return Text(content.text("traineeship_closed", title=post.title))
     user = users.get_or_create_oa_user(db.session, ctx.openid)
     for application in traineeships.my_applications(db.session, user):
@@ -292,10 +266,7 @@ def _mine(ctx: Context, data: dict[str, Any]) -> Reply:
 def _withdraw(ctx: Context, data: dict[str, Any], number: str | None) -> Reply:
     mine = data.get("mine", [])
     if number is None or not 1 <= int(number) <= len(mine):
-        shown = _mine(ctx, data)
-        if isinstance(shown, Text) and focus.held(ctx, NAME).get("mine"):
-            return Text(f"{shown.content}\n{content.text('traineeship_withdraw_which')}")
-        return shown
+        return listing.ask_which(ctx, NAME, _mine(ctx, data), "traineeship_withdraw_which")
     application_id, post_id = mine[int(number) - 1]
     user = users.get_or_create_oa_user(db.session, ctx.openid)
     try:

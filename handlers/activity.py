@@ -119,19 +119,11 @@ def _list(
     shown: list[int] | None = None,
     fresh: bool = False,
 ) -> Reply:
-    page = _query(filters, cursor)
-    note = ""
-    if not page.items and cursor is None and filters:
-        if not fresh:
-            return Text(content.text("activity_none", words=_words(filters)))
-        note = content.text("activity_no_match", words=_words(filters))
-        filters = {}
-        page = _query(filters, None)
-    nothing = listing.empty(ctx, page, cursor, "activity")
-    if nothing is not None:
-        return nothing
-    start = listing.remember(ctx, NAME, page, cursor, shown, filters=filters)
-    words = _words(filters)
+    opened = listing.open_page(ctx, NAME, "activity", _query, _words, filters, cursor, shown, fresh)
+    if not isinstance(opened, listing.Opened):
+        return opened
+    page, note, start = opened.page, opened.note, opened.start
+    words = _words(opened.filters)
 
     def render(width: int) -> str:
         items = listing.dated_items("activity", page.items, start, width, _seats)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -115,6 +116,45 @@ def empty(ctx: Context, page: Page[Any], cursor: str | None, prefix: str, none_k
         return Text(content.text(f"{prefix}_last_page"))  # what was left closed since the last page
     focus.release(ctx)
     return Text(content.text(none_key or f"{prefix}_none_at_all"))
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A filtered list page held in focus: the filters it ended up with, a note to put above it, and how
+    many items earlier pages showed."""
+
+    page: Page[Any]
+    filters: dict[str, Any]
+    note: str
+    start: int
+
+
+def open_page(
+    ctx: Context,
+    name: str,
+    prefix: str,
+    query: Callable[[dict[str, Any], str | None], Page[Any]],
+    words: Callable[[dict[str, Any]], str],
+    filters: dict[str, Any],
+    cursor: str | None,
+    shown: list[int] | None,
+    fresh: bool,
+) -> Opened | Reply:
+    """The page of a filtered list, held in focus (`shown`: the ids earlier pages showed); a reply instead
+    when there is nothing to show. When a `fresh` question's words match nothing they may not be a filter
+    at all ("见习补贴怎么领"): everything is shown, under a note saying so."""
+    page = query(filters, cursor)
+    note = ""
+    if not page.items and cursor is None and filters:
+        if not fresh:
+            return Text(content.text(f"{prefix}_none", words=words(filters)))
+        note = content.text(f"{prefix}_no_match", words=words(filters))
+        filters = {}
+        page = query(filters, None)
+    nothing = empty(ctx, page, cursor, prefix)
+    if nothing is not None:
+        return nothing
+    return Opened(page, filters, note, remember(ctx, name, page, cursor, shown, filters=filters))
 
 
 def remember(

@@ -114,20 +114,11 @@ def _list(
     shown: list[int] | None = None,
     fresh: bool = False,
 ) -> Reply:
-    page = _query(filters, cursor)
-    note = ""
-    if not page.items and cursor is None and filters:
-        if not fresh:
-            return Text(content.text("traineeship_none", words=_words(filters)))
-        # A first question's words may not be a filter at all ("见习补贴怎么领"): show everything instead.
-        note = content.text("traineeship_no_match", words=_words(filters))
-        filters = {}
-        page = _query(filters, None)
-    nothing = listing.empty(ctx, page, cursor, "traineeship")
-    if nothing is not None:
-        return nothing
-    start = listing.remember(ctx, NAME, page, cursor, shown, filters=filters)
-    words = _words(filters)
+    opened = listing.open_page(ctx, NAME, "traineeship", _query, _words, filters, cursor, shown, fresh)
+    if not isinstance(opened, listing.Opened):
+        return opened
+    page, note, start = opened.page, opened.note, opened.start
+    words = _words(opened.filters)
 
     def render(width: int) -> str:
         items = "\n".join(

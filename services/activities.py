@@ -14,6 +14,7 @@ from services.common import (
     Page,
     actor_of,
     ensure_open,
+    first_wins,
     guarded,
     keyset_page,
     like_pattern,
@@ -182,7 +183,8 @@ def sign_up(session: Session, user: User, activity_id: int) -> Signup:
     if existing is not None and existing.status in LIVE:
         return existing  # a double tap or a WeChat retry
     now = utcnow()
-    try:
+
+    def work() -> Signup:
         _check_open(activity, user, now)
         # The seat is claimed in one statement: concurrent sign-ups serialise on the activity row and the
         # WHERE clause re-checks the count after the wait, so `confirmed` can never pass `capacity`.
@@ -213,17 +215,9 @@ def sign_up(session: Session, user: User, activity_id: int) -> Signup:
             session.flush()
             old = None
         record_change(session, "signup", signup.id, old, status, actor_of(user))
-        notices.commit(session)
-    except IntegrityError:
-        # A concurrent duplicate committed first; rolling back also returns the seat we claimed.
-        notices.rollback(session)
-        found = _existing(session, user.id, activity_id)
-        if found is None:
-            raise
-        return found
-    except BaseException:
-        notices.rollback(session)
-        raise
+        return signup
+
+    signup = first_wins(session, work, lambda: _existing(session, user.id, activity_id))
     session.refresh(signup)
     session.refresh(activity)
     return signup

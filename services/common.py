@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import Select, tuple_
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from services import notices
@@ -116,6 +116,25 @@ def retry_locked(fn: Callable[P, T]) -> Callable[P, T]:
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def first_wins(session: Session, work: Callable[[], T], existing: Callable[[], T | None]) -> T:
+    """Run `work` and commit (delivering queued notices); roll back on any error. When a concurrent
+    duplicate committed first (an `IntegrityError`), the rollback also undoes whatever `work` claimed and
+    the duplicate that won, found by `existing`, is the answer."""
+    try:
+        result = work()
+        notices.commit(session)
+    except IntegrityError:
+        notices.rollback(session)
+        found = existing()
+        if found is None:
+            raise
+        return found
+    except BaseException:
+        notices.rollback(session)
+        raise
+    return result
 
 
 def guarded(session: Session, work: Callable[[], Any]) -> Any:

@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import common, notices
-from services.common import Page, actor_of, guarded, keyset_page, record_change, retry_locked
+from services import common
+from services.common import Page, actor_of, first_wins, guarded, keyset_page, record_change, retry_locked
 from services.eligibility import age_range, aware, beijing_today, check, utcnow
 from services.errors import DeadlinePassed, Invalid, InvalidTransition, NotEligible, NotFound
 from services.matchmaking_profiles import ADULT_AGE, ADULTS_ONLY, get_profile, is_minor
@@ -113,7 +113,8 @@ def sign_up(session: Session, user: User, event_id: int, *, single_declared: boo
     verdict = eligibility(user, profile, event)
     if not verdict.eligible or profile is None:
         raise NotEligible(verdict.reason)
-    try:
+
+    def work() -> MatchSignup:
         ensure_open(event, now)
         claimed = claim_seat(session, event_id, profile.gender)
         status = ("pending" if event.requires_review else "approved") if claimed else "waitlisted"
@@ -135,17 +136,9 @@ def sign_up(session: Session, user: User, event_id: int, *, single_declared: boo
             session.flush()
             old = None
         record_change(session, SUBJECT, signup.id, old, status, actor_of(user))
-        notices.commit(session)
-    except IntegrityError:
-        # A concurrent duplicate committed first; rolling back also returns the seat we claimed.
-        notices.rollback(session)
-        found = _existing(session, user.id, event_id)
-        if found is None:
-            raise
-        return found
-    except BaseException:
-        notices.rollback(session)
-        raise
+        return signup
+
+    signup = first_wins(session, work, lambda: _existing(session, user.id, event_id))
     session.refresh(signup)
     session.refresh(event)
     return signup

@@ -158,7 +158,8 @@ def write_table(headers: list[str], rows: list[list[Any]], fmt: str, sheet: str 
     raise Invalid("导出格式只能是 xlsx 或 csv。", fields={"format": fmt})
 
 
-def _local(value: datetime | None) -> str:
+def local_time(value: datetime | None) -> str:
+    """A stored time as an export cell shows it (Beijing time, to the minute)."""
     stamp = aware(value)
     return stamp.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if stamp else ""
 
@@ -189,7 +190,7 @@ def export_applications(session: Session, traineeship_id: int, fmt: str) -> byte
             a.graduation_year,
             APPLICATION_LABELS.get(a.status, a.status),
             a.note or "",
-            _local(a.created_at),
+            local_time(a.created_at),
         ]
         for a in session.scalars(query)
     ]
@@ -220,7 +221,7 @@ def export_signups(session: Session, activity_id: int, fmt: str) -> bytes:
             u.district or "",
             EDUCATION_LABELS.get(u.education or "", ""),
             SIGNUP_LABELS.get(s.status, s.status),
-            _local(s.queued_at),
+            local_time(s.queued_at),
         ]
         for s, u in pairs
     ]

@@ -3,7 +3,6 @@ list of events in any status. Sign-ups with profiles are sensitive: only editors
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,12 +10,11 @@ from sqlalchemy.orm import Session
 
 from services import matchmaking_staff as mm
 from services.audit import actor_of
-from services.eligibility import BEIJING, aware
 from services.models_matchmaking import MatchEvent, MatchSignup
 from services.models_staff import StaffUser
 from services.staff import ensure_role
 from services.staff_listings import Numbered, keyword_filter, paged
-from services.staff_ops import perform
+from services.staff_ops import perform, reason_detail
 
 EVENT_STATUS = {"draft": "草稿", "published": "报名中", "closed": "已截止", "cancelled": "已取消"}
 SIGNUP_STATUS = {
@@ -77,7 +75,7 @@ def close_event(session: Session, staff: StaffUser, event_id: int, reason: str |
         "match_event.close",
         _target,
         lambda a: mm.close_event(session, event_id, a, reason),
-        detail={"reason": reason} if reason else None,
+        detail=reason_detail(reason),
     )
 
 
@@ -88,7 +86,7 @@ def cancel_event(session: Session, staff: StaffUser, event_id: int, reason: str 
         "match_event.cancel",
         _target,
         lambda a: mm.cancel_event(session, event_id, a, reason),
-        detail={"reason": reason} if reason else None,
+        detail=reason_detail(reason),
     )
 
 
@@ -105,15 +103,10 @@ def review_signup(
     )
 
 
-def _beijing(value: datetime | None) -> str:
-    stamp = aware(value)
-    return stamp.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if stamp else ""
-
-
 def export_signups(session: Session, staff: StaffUser, event_id: int, fmt: str) -> bytes:
     """The sign-up list for the day (check-in sheet): nickname, gender, birth year, field, status. No contact
     details exist for matchmaking, so none leave."""
-    from services.importing import write_table
+    from services.importing import local_time, write_table
 
     def work(_actor: str) -> bytes:
         event = get_event(session, event_id)
@@ -127,8 +120,8 @@ def export_signups(session: Session, staff: StaffUser, event_id: int, fmt: str) 
                 v.profile.birth_year if v.profile else "",
                 v.profile.occupation if v.profile else "",
                 SIGNUP_STATUS.get(v.signup.status, v.signup.status),
-                _beijing(v.signup.queued_at),
-                _beijing(v.signup.checked_in_at),
+                local_time(v.signup.queued_at),
+                local_time(v.signup.checked_in_at),
             ]
             for v in sorted(views, key=lambda v: order.get(v.signup.status, 3))
         ]

@@ -43,6 +43,11 @@ def perform(
     return result
 
 
+def reason_detail(reason: str | None) -> dict[str, Any] | None:
+    """The audit detail of an action whose reason is optional: the reason when staff gave one."""
+    return {"reason": reason} if reason else None
+
+
 # -- traineeships ------------------------------------------------------------------------------------------
 def _post(post: Traineeship) -> str:
     return f"traineeship:{post.id}"
@@ -88,7 +93,7 @@ def close_traineeship(
         "traineeship.close",
         _post,
         lambda a: traineeships.close_traineeship(session, post_id, a, reason),
-        detail={"reason": reason} if reason else None,
+        detail=reason_detail(reason),
     )
 
 
@@ -180,7 +185,7 @@ def close_activity(
         "activity.close",
         _activity,
         lambda a: activities.close_activity(session, activity_id, a, reason),
-        detail={"reason": reason} if reason else None,
+        detail=reason_detail(reason),
     )
 
 
@@ -193,7 +198,7 @@ def cancel_activity(
         "activity.cancel",
         _activity,
         lambda a: activities.cancel_activity(session, activity_id, a, reason),
-        detail={"reason": reason} if reason else None,
+        detail=reason_detail(reason),
     )
 
 
@@ -240,5 +245,5 @@ def cancel_signup(session: Session, staff: StaffUser, signup_id: int, reason: st
         "signup.cancel",
         lambda s: f"signup:{s.id}",
         lambda a: _release(session, signup_id, a, reason),
-        detail={"reason": reason} if reason else None,
+        detail=reason_detail(reason),
     )

@@ -5,6 +5,7 @@ and action needs an editor."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from services.models_staff import StaffUser
 from services.models_wishes import Wish
 from services.staff import ensure_role
 from services.staff_listings import Numbered, paged
-from services.staff_ops import perform
+from services.staff_ops import perform, reason_detail
 
 EDIT = ("editor",)
 # Claims whose delivery is due within this time are listed as overdue (or about to be).
@@ -55,20 +56,19 @@ def get_wish(session: Session, staff: StaffUser, wish_id: int) -> Wish:
     return wish_review.get_wish(session, wish_id)
 
 
+class PublicText(TypedDict, total=False):
+    """What the wall shows of a wish; staff may rewrite any of it (None or blank: leave it)."""
+
+    public_alias: str | None
+    public_item: str | None
+    public_story: str | None
+
+
 def _target(wish: Wish) -> str:
     return f"wish:{wish.id}"
 
 
-def approve(
-    session: Session,
-    staff: StaffUser,
-    wish_id: int,
-    *,
-    public_alias: str | None = None,
-    public_item: str | None = None,
-    public_story: str | None = None,
-) -> Wish:
-    edits = {"public_alias": public_alias, "public_item": public_item, "public_story": public_story}
+def approve(session: Session, staff: StaffUser, wish_id: int, **edits: Unpack[PublicText]) -> Wish:
     return perform(
         session,
         staff,
@@ -79,16 +79,7 @@ def approve(
     )
 
 
-def edit_public(
-    session: Session,
-    staff: StaffUser,
-    wish_id: int,
-    *,
-    public_alias: str | None = None,
-    public_item: str | None = None,
-    public_story: str | None = None,
-) -> Wish:
-    edits = {"public_alias": public_alias, "public_item": public_item, "public_story": public_story}
+def edit_public(session: Session, staff: StaffUser, wish_id: int, **edits: Unpack[PublicText]) -> Wish:
     changed = {k: v for k, v in edits.items() if v}
     return perform(
         session,
@@ -129,7 +120,7 @@ def close(session: Session, staff: StaffUser, wish_id: int, reason: str | None =
         "wish.close",
         _target,
         lambda a: wish_review.close_wish(session, wish_id, a, reason),
-        detail={"reason": reason} if reason else None,
+        detail=reason_detail(reason),
     )
 
 

@@ -16,18 +16,20 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from bot.extensions import db
 from services.models import HelpCase
 from services.models_staff import AuditLog, HelpCaseNote, StaffUser
 from services.staff import create_staff
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, wipe_domain_tables
 
 __all__ = [
     "SAMPLE_ARGS",
@@ -110,6 +112,28 @@ def console_app(make_app: AppFactory) -> Iterator[Flask]:
     wipe_console(app)
     yield app
     wipe_console(app)
+
+
+@contextmanager
+def domain_console_app(make_app: AppFactory, **settings: Any) -> Iterator[Flask]:
+    """A console app whose domain tables (people, activities, notices …) start and end empty, for tests
+    that reach past the console into sending and sign-ups; `settings` as for `make_app`."""
+    app = make_app(CONSOLE_LOGIN_RATE_PER_MINUTE=1000, **settings)
+    with app.app_context():
+        wipe_domain_tables()
+        db.session.remove()
+    wipe_console(app)
+    yield app
+    wipe_console(app)
+    with app.app_context():
+        wipe_domain_tables()
+        db.session.remove()
+
+
+def audit_trail(session: Session, target: str) -> list[str]:
+    """The audited actions on one record (`activity:3`), oldest first."""
+    query = select(AuditLog.action).where(AuditLog.target == target).order_by(AuditLog.id)
+    return list(session.scalars(query))
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from services import activities
 from services.models import Activity, Signup, UserNotice
-from services.models_staff import AuditLog
 from tests.console_fixtures import *  # noqa: F403
+from tests.console_fixtures import audit_trail
 from tests.factories import make_activity, make_user
 
 FORM = {
@@ -62,10 +62,7 @@ def test_create_publish_close_and_cancel(editor: Any, db_session: Any) -> None:
     assert db_session.get(Activity, activity.id).status == "cancelled"
     notice = db_session.scalars(select(UserNotice).where(UserNotice.user_id == person.id)).one()
     assert "场地维修" in notice.body
-    actions = [
-        e.action
-        for e in db_session.scalars(select(AuditLog).where(AuditLog.target == f"activity:{activity.id}"))
-    ]
+    actions = audit_trail(db_session, f"activity:{activity.id}")
     assert actions == [
         "activity.create",
         "activity.publish",

@@ -19,9 +19,9 @@ from services.eligibility import BEIJING
 from services.models import User
 from services.models_delivery import Notice, Outbox
 from services.models_staff import AuditLog
-from tests.conftest import AppFactory, wipe_domain_tables
+from tests.conftest import AppFactory
 from tests.console_fixtures import *  # noqa: F403
-from tests.console_fixtures import wipe_console
+from tests.console_fixtures import domain_console_app
 from tests.delivery_support import DELIVERY_SETTINGS, drain, person, received
 from tests.factories import make_activity
 
@@ -29,16 +29,8 @@ from tests.factories import make_activity
 @pytest.fixture
 def console_app(make_app: AppFactory) -> Iterator[Flask]:
     """The console app with the delivery tests' fast settings (no pauses, no quiet hours)."""
-    app = make_app(CONSOLE_LOGIN_RATE_PER_MINUTE=1000, **DELIVERY_SETTINGS)
-    with app.app_context():
-        wipe_domain_tables()
-        db.session.remove()
-    wipe_console(app)
-    yield app
-    wipe_console(app)
-    with app.app_context():
-        wipe_domain_tables()
-        db.session.remove()
+    with domain_console_app(make_app, **DELIVERY_SETTINGS) as app:
+        yield app
 
 
 def _activity_with_people(app: Flask, sandbox: SandboxServer) -> tuple[int, list[User]]:

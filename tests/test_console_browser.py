@@ -19,8 +19,8 @@ from bot.extensions import db
 from services import activities
 from services.help_cases import open_crisis_case
 from services.models import Activity, User
-from tests.conftest import AppFactory, wipe_domain_tables
-from tests.console_fixtures import PASSWORD, create, wipe_console
+from tests.conftest import AppFactory
+from tests.console_fixtures import PASSWORD, create, domain_console_app
 from tests.delivery_support import DELIVERY_SETTINGS, open_window, person
 from tests.live_server import serving
 from tests.test_browser import artifacts_on_failure, driver  # noqa: F401  (the fixture, reused)
@@ -30,16 +30,8 @@ WAIT_SECONDS = 10
 
 @pytest.fixture
 def live_app(make_app: AppFactory) -> Iterator[Flask]:
-    app = make_app(CONSOLE_LOGIN_RATE_PER_MINUTE=1000, **DELIVERY_SETTINGS)
-    with app.app_context():
-        wipe_domain_tables()
-        db.session.remove()
-    wipe_console(app)
-    yield app
-    wipe_console(app)
-    with app.app_context():
-        wipe_domain_tables()
-        db.session.remove()
+    with domain_console_app(make_app, **DELIVERY_SETTINGS) as app:
+        yield app
 
 
 def _sign_up(app: Flask, activity_title: str, users: list[User]) -> int:

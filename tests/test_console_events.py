@@ -14,6 +14,7 @@ from services.models import UserNotice
 from services.models_matchmaking import MatchEvent, MatchSignup
 from services.models_staff import AuditLog
 from tests.console_fixtures import *  # noqa: F403
+from tests.console_fixtures import audit_trail
 from tests.factories import make_user
 from tests.matchmaking_helpers import make_event, make_profile
 
@@ -53,10 +54,7 @@ def test_create_publish_close_and_cancel(editor: Any, db_session: Any) -> None:
     assert db_session.get(MatchEvent, event.id).status == "cancelled"
     listing = editor.get("/console/events?status=cancelled")
     assert "金融街单身青年联谊" in listing.text
-    actions = [
-        e.action
-        for e in db_session.scalars(select(AuditLog).where(AuditLog.target == f"match_event:{event.id}"))
-    ]
+    actions = audit_trail(db_session, f"match_event:{event.id}")
     assert actions == [
         "match_event.create",
         "match_event.publish",

@@ -14,7 +14,7 @@ from services import traineeships
 from services.models import Application, Traineeship, UserNotice
 from services.models_staff import AuditLog
 from tests.console_fixtures import *  # noqa: F403
-from tests.console_fixtures import create
+from tests.console_fixtures import audit_trail, create
 from tests.factories import APPLY_FORM, make_traineeship, make_user
 
 
@@ -77,10 +77,7 @@ def test_create_edit_publish_and_close(editor: Any, db_session: Any) -> None:
     again = editor.post(f"/console/traineeships/{post.id}/close", follow_redirects=True)
     assert "不能变为" in again.text
 
-    actions = [
-        e.action
-        for e in db_session.scalars(select(AuditLog).where(AuditLog.target == f"traineeship:{post.id}"))
-    ]
+    actions = audit_trail(db_session, f"traineeship:{post.id}")
     assert actions == ["traineeship.create", "traineeship.update", "traineeship.publish", "traineeship.close"]
     assert all(e.actor == f"staff:{editor.username}" for e in _audit(db_session, "traineeship.publish"))
 

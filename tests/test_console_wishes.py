@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 from services import wishes
 from services.eligibility import utcnow
 from services.models import UserNotice
-from services.models_staff import AuditLog
 from services.models_wishes import Wish
 from tests.console_fixtures import *  # noqa: F403
+from tests.console_fixtures import audit_trail
 from tests.factories import make_user
 
 DATA = {
@@ -66,9 +66,7 @@ def test_review_queue_approve_after_editing_out_identifying_details(editor: Any,
     page = editor.get(f"/console/wishes/{wish.id}")
     assert "一个结实的书包" in page.text and "修改公开内容" in page.text
     assert "待审核 → 已上墙" in page.text
-    actions = [
-        e.action for e in db_session.scalars(select(AuditLog).where(AuditLog.target == f"wish:{wish.id}"))
-    ]
+    actions = audit_trail(db_session, f"wish:{wish.id}")
     assert actions == ["wish.approve", "wish.edit_public"]
 
 

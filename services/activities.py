@@ -18,11 +18,12 @@ from services.common import (
     guarded,
     keyset_page,
     like_pattern,
+    move,
     record_change,
     retry_locked,
 )
 from services.eligibility import aware, beijing_today, check, utcnow
-from services.errors import Closed, Invalid, InvalidTransition, NotEligible, NotFound
+from services.errors import Closed, Invalid, NotEligible, NotFound
 from services.listing_data import validate_activity
 from services.models import Activity, Signup, User
 from services.users import age_of
@@ -106,13 +107,7 @@ def _move(
     session: Session, activity_id: int, allowed: tuple[str, ...], new: str, actor: str, reason: str | None
 ) -> Activity:
     activity = session.get(Activity, activity_id, with_for_update=True, populate_existing=True)
-    if activity is None:
-        raise NotFound("没有找到这个活动。")
-    if activity.status not in allowed:
-        raise InvalidTransition(f"活动当前状态（{activity.status}）不能变为 {new}。")
-    record_change(session, "activity", activity.id, activity.status, new, actor, reason)
-    activity.status = new
-    return activity
+    return move(session, activity, "activity", ("活动", "没有找到这个活动。"), allowed, new, actor, reason)
 
 
 @retry_locked

@@ -19,7 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from services import notices
 from services.eligibility import aware, utcnow
-from services.errors import Closed, DeadlinePassed, Invalid
+from services.errors import Closed, DeadlinePassed, Invalid, InvalidTransition, NotFound
 from services.models import StatusChange, User
 
 T = TypeVar("T")
@@ -96,6 +96,36 @@ def record_change(
             subject=subject, subject_id=subject_id, from_status=old, to_status=new, actor=actor, reason=reason
         )
     )
+
+
+class Stated(Protocol):
+    id: int
+    status: str
+
+
+S = TypeVar("S", bound=Stated)
+
+
+def move(
+    session: Session,
+    row: S | None,
+    subject: str,
+    names: tuple[str, str],
+    allowed: tuple[str, ...],
+    new: str,
+    actor: str,
+    reason: str | None = None,
+) -> S:
+    """Move a row (locked by the caller) from one of the `allowed` statuses to `new`, recorded in the
+    caller's transaction. `names`: what to call the thing in errors, and the message when it is missing."""
+    noun, missing = names
+    if row is None:
+        raise NotFound(missing)
+    if row.status not in allowed:
+        raise InvalidTransition(f"{noun}当前状态（{row.status}）不能变为 {new}。")
+    record_change(session, subject, row.id, row.status, new, actor, reason)
+    row.status = new
+    return row
 
 
 def retry_locked(fn: Callable[P, T]) -> Callable[P, T]:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services import notices
-from services.common import guarded, record_change, retry_locked
+from services.common import guarded, move, record_change, retry_locked
 from services.eligibility import aware
 from services.errors import Forbidden, Invalid, InvalidTransition, NotFound
 from services.listing_data import parse_datetime, parse_int
@@ -183,13 +183,7 @@ def _move(
     session: Session, event_id: int, allowed: tuple[str, ...], new: str, actor: str, reason: str | None
 ) -> MatchEvent:
     event = lock_event(session, event_id)
-    if event is None:
-        raise NotFound("没有找到这个交友活动。")
-    if event.status not in allowed:
-        raise InvalidTransition(f"活动当前状态（{event.status}）不能变为 {new}。")
-    record_change(session, EVENT, event.id, event.status, new, actor, reason)
-    event.status = new
-    return event
+    return move(session, event, EVENT, ("活动", "没有找到这个交友活动。"), allowed, new, actor, reason)
 
 
 @retry_locked

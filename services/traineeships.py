@@ -18,6 +18,7 @@ from services.common import (
     guarded,
     keyset_page,
     like_pattern,
+    move,
     record_change,
     retry_locked,
 )
@@ -133,13 +134,10 @@ def update_traineeship(
 def _move(
     session: Session, traineeship_id: int, allowed: tuple[str, ...], new: str, actor: str, reason: str | None
 ) -> Traineeship:
-    post = session.get(Traineeship, traineeship_id, with_for_update=True, populate_existing=True)
-    if post is None:
-        raise NotFound("没有找到这个见习岗位。")
-    if post.status not in allowed:
-        raise InvalidTransition(f"岗位当前状态（{post.status}）不能变为 {new}。")
-    record_change(session, "traineeship", post.id, post.status, new, actor, reason)
-    post.status = new
+    locked = session.get(Traineeship, traineeship_id, with_for_update=True, populate_existing=True)
+    post = move(
+        session, locked, "traineeship", ("岗位", "没有找到这个见习岗位。"), allowed, new, actor, reason
+    )
     if new == "open":
         post.published_at = utcnow()
     return post

@@ -145,6 +145,26 @@ def save_form(
     return redirect(url_for(endpoint, **{id_arg: row.id}))
 
 
+def save_edit(
+    update: Callable[[Any, Any, int, dict[str, Any]], Any],
+    row: Any,
+    values: dict[str, Any],
+    render: Callable[..., Any],
+    endpoint: str,
+    id_arg: str,
+) -> Any:
+    """Save the edit form of `row` with `update(session, staff, row.id, values)`; a domain error shows the
+    form for `row` again (`render(values, errors, row, status)`)."""
+    return save_form(
+        lambda session, staff, data: update(session, staff, row.id, data),
+        values,
+        lambda data, errors, status: render(data, errors, row, status),
+        "已保存修改。",
+        endpoint,
+        id_arg,
+    )
+
+
 def export(exporter: Callable[[Any, Any, int, str], bytes], row_id: int, name: str) -> Response:
     """The download of one record's people (`exporter(session, staff, row_id, fmt)`) as `<name>.<fmt>`."""
     fmt = export_format()

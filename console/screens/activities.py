@@ -26,6 +26,7 @@ from console.domain_common import (
     move,
     no_reason,
     page_arg,
+    save_edit,
     save_form,
 )
 from services import staff_ops
@@ -98,14 +99,7 @@ def activity_edit(activity_id: int) -> Any:
         return _render_form(
             form_from(activity, FIELDS, TIMES) | {"waitlist": activity.waitlist}, {}, activity
         )
-    return save_form(
-        lambda session, staff, values: staff_ops.update_activity(session, staff, activity_id, values),
-        _values(),
-        lambda values, errors, status: _render_form(values, errors, activity, status),
-        "已保存修改。",
-        DETAIL,
-        "activity_id",
-    )
+    return save_edit(staff_ops.update_activity, activity, _values(), _render_form, DETAIL, "activity_id")
 
 
 @bp.get("/activities/<int:activity_id>")

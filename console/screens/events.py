@@ -26,6 +26,7 @@ from console.domain_common import (
     list_page,
     move,
     no_reason,
+    save_edit,
     save_form,
 )
 from services import staff_events
@@ -93,14 +94,7 @@ def event_edit(event_id: int) -> Any:
         return _render_form(
             form_from(event, FIELDS, TIMES) | {"requires_review": event.requires_review}, {}, event
         )
-    return save_form(
-        lambda session, staff, values: staff_events.update_event(session, staff, event_id, values),
-        _values(),
-        lambda values, errors, status: _render_form(values, errors, event, status),
-        "已保存修改。",
-        DETAIL,
-        "event_id",
-    )
+    return save_edit(staff_events.update_event, event, _values(), _render_form, DETAIL, "event_id")
 
 
 @bp.get("/events/<int:event_id>")

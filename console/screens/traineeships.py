@@ -30,6 +30,7 @@ from console.domain_common import (
     move,
     no_reason,
     page_arg,
+    save_edit,
     save_form,
 )
 from services import staff_ops
@@ -86,14 +87,7 @@ def traineeship_edit(post_id: int) -> Any:
     post = _post_or_404(post_id)
     if request.method == "GET":
         return _render_form(form_from(post, FIELDS, ("deadline",)), {}, post)
-    return save_form(
-        lambda session, staff, values: staff_ops.update_traineeship(session, staff, post_id, values),
-        form_values(FIELDS),
-        lambda values, errors, status: _render_form(values, errors, post, status),
-        "已保存修改。",
-        DETAIL,
-        "post_id",
-    )
+    return save_edit(staff_ops.update_traineeship, post, form_values(FIELDS), _render_form, DETAIL, "post_id")
 
 
 def _post_or_404(post_id: int) -> Any:

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from services.models import Activity, Traineeship, User
 
 _seq = itertools.count(1)
+T = TypeVar("T")
+
+
+def save(session: Session, row: T) -> T:
+    """Add one row straight into its table and commit."""
+    session.add(row)
+    session.commit()
+    return row
 
 
 def make_user(session: Session, **fields: Any) -> User:
     n = next(_seq)
-    user = User(**{"openid": f"mp-{n}-{datetime.now().timestamp()}", "age_band": "18to24", **fields})
-    session.add(user)
-    session.commit()
-    return user
+    return save(
+        session, User(**{"openid": f"mp-{n}-{datetime.now().timestamp()}", "age_band": "18to24", **fields})
+    )
 
 
 def make_users(session: Session, count: int, **fields: Any) -> list[User]:
@@ -42,11 +49,7 @@ def make_traineeship(session: Session, **fields: Any) -> Traineeship:
         "status": "open",
         "published_at": datetime.now(UTC) - timedelta(minutes=n),
     }
-    values.update(fields)
-    post = Traineeship(**values)
-    session.add(post)
-    session.commit()
-    return post
+    return save(session, Traineeship(**{**values, **fields}))
 
 
 def make_activity(session: Session, **fields: Any) -> Activity:
@@ -62,11 +65,7 @@ def make_activity(session: Session, **fields: Any) -> Activity:
         "waitlist": True,
         "status": "published",
     }
-    values.update(fields)
-    activity = Activity(**values)
-    session.add(activity)
-    session.commit()
-    return activity
+    return save(session, Activity(**{**values, **fields}))
 
 
 APPLY_FORM = {

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.models import User
 from services.models_matchmaking import MatchEvent, MatchProfile
+from tests.factories import save
 
 _seq = itertools.count(1)
 INTRO = "喜欢爬山和读书，性格开朗，希望认识真诚善良的你。"
@@ -39,10 +40,7 @@ def make_event(session: Session, **fields: Any) -> MatchEvent:
     values.update(fields)
     if "capacity" not in fields and values["seats_male"] is not None:
         values["capacity"] = values["seats_male"] + values["seats_female"]
-    event = MatchEvent(**values)
-    session.add(event)
-    session.commit()
-    return event
+    return save(session, MatchEvent(**values))
 
 
 def make_profile(
@@ -59,7 +57,4 @@ def make_profile(
         "intro_verdict": "pass",
         **fields,
     }
-    profile = MatchProfile(**values)
-    session.add(profile)
-    session.commit()
-    return profile
+    return save(session, MatchProfile(**values))

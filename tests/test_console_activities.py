@@ -45,6 +45,10 @@ def test_create_publish_close_and_cancel(editor: Any, db_session: Any) -> None:
     assert "周末读书会" in page.text
     assert "周末读书会" not in editor.get("/console/activities?status=draft").text
 
+    # A refused edit shows the edit form again (not the new one) with the problem, and changes nothing.
+    refused = editor.post(f"/console/activities/{activity.id}/edit", data={**FORM, "capacity": "0"})
+    assert refused.status_code == 400
+    assert "编辑：周末读书会" in refused.text and 'data-error-for="capacity"' in refused.text
     edited = editor.post(f"/console/activities/{activity.id}/edit", data={**FORM, "capacity": "30"})
     assert edited.status_code == 302
     assert editor.post(f"/console/activities/{activity.id}/close", data={"reason": "报满"}).status_code == 302

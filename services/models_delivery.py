@@ -79,6 +79,8 @@ class Outbox(Base):
         # Claiming: pending rows due now, oldest due first; the lease sweep looks up `sending` by expiry.
         Index("ix_outbox_claim", "status", "next_attempt_at"),
         Index("ix_outbox_lease", "status", "leased_until"),
+        # TEMPLATESENDJOBFINISH reports name the send by WeChat's msgid.
+        Index("ix_outbox_wechat_msgid", "wechat_msgid"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -9,7 +9,7 @@ from bot.dialogue.context import Call, Context, Step, dispatch, resolve
 from bot.wechat.messages import SUBSCRIBE_MSG_EVENTS
 from bot.wechat.replies import Reply, Success, Text
 from handlers import crisis as crisis_handler
-from handlers import fallback, greeting, reminders, subscription_events
+from handlers import fallback, greeting, reminders, subscription_events, template_events
 
 # Message types a person sends that carry no text we can read (voice without a transcript included).
 MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo", "location", "link", "file"})
@@ -171,5 +171,7 @@ def _route_event(ctx: Context) -> Step:
         return _dispatch(ctx, intent) if intent else fallback.handle(ctx)
     if event in SUBSCRIBE_MSG_EVENTS:
         return subscription_events.record(ctx)  # the credit ledger; no passive reply
-    # VIEW, LOCATION, TEMPLATESENDJOBFINISH, unknown events need no passive reply.
+    if event == "templatesendjobfinish":
+        return template_events.record(ctx)  # the outbox row's final outcome; no passive reply
+    # VIEW, LOCATION and unknown events need no passive reply.
     return Success()

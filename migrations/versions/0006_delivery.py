@@ -78,10 +78,12 @@ def upgrade():
         batch_op.create_index('ix_outbox_claim', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_outbox_lease', ['status', 'leased_until'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('ix_outbox_wechat_msgid', ['wechat_msgid'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_wechat_msgid')
         batch_op.drop_index(batch_op.f('ix_outbox_user_id'))
         batch_op.drop_index('ix_outbox_lease')
         batch_op.drop_index('ix_outbox_claim')

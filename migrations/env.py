@@ -38,6 +38,12 @@ target_db = current_app.extensions["migrate"].db
 # ... etc.
 
 
+def _not_apscheduler(obj, name, type_, reflected, compare_to):
+    from services.models import include_in_autogenerate
+
+    return include_in_autogenerate(obj, name, type_, reflected, compare_to)
+
+
 def get_metadata():
     if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
@@ -82,6 +88,8 @@ def run_migrations_online():
                 logger.info("No changes in schema detected.")
 
     conf_args = current_app.extensions["migrate"].configure_args
+    # APScheduler's job store has no model: migration 0007 creates it in APScheduler's own layout.
+    conf_args.setdefault("include_object", _not_apscheduler)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -32,6 +32,16 @@ NAMING = {
 }
 
 
+# Tables the migrations create for a library in its own layout, with no model: APScheduler's job store.
+EXTERNAL_TABLES = frozenset({"scheduler_job"})
+
+
+def include_in_autogenerate(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's `include_object`: leave EXTERNAL_TABLES (and their indexes) out of model comparisons."""
+    table = obj if type_ == "table" else getattr(obj, "table", None)
+    return getattr(table, "name", name) not in EXTERNAL_TABLES
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

@@ -3,7 +3,6 @@ samples like the rest of the demo data (`services.seed`). Dates are relative to 
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,22 +10,13 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from services.common import record_change
+from services import seed_rows
 from services.eligibility import BEIJING
 from services.matchmaking_seats import SUBJECT
 from services.matchmaking_staff import EVENT, new_checkin_code, validate_event
-from services.models import StatusChange
 from services.models_matchmaking import MatchEvent, MatchSignup
 
 _TIMING = ("starts_in_days", "time", "duration_hours", "signup_days_before", "cancel_days_before")
-
-
-def load(seed_dir: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for path in sorted(seed_dir.glob("*.toml")):
-        with path.open("rb") as fh:
-            rows.extend(tomllib.load(fh).get("match_event", []))
-    return rows
 
 
 def _event(row: dict[str, Any], today: date, mark: str) -> MatchEvent:
@@ -47,12 +37,8 @@ def _event(row: dict[str, Any], today: date, mark: str) -> MatchEvent:
 def seed(session: Session, today: date, seed_dir: Path, mark: str) -> int:
     """Add the sample events not there yet (by title); no commit. Returns how many were added."""
     have = set(session.scalars(select(MatchEvent.title).where(MatchEvent.is_sample.is_(True))))
-    events = [e for e in (_event(r, today, mark) for r in load(seed_dir)) if e.title not in have]
-    session.add_all(events)
-    session.flush()
-    for event in events:
-        record_change(session, EVENT, event.id, None, "published", "system", "示例数据")
-    return len(events)
+    events = (_event(r, today, mark) for r in seed_rows.load(seed_dir, "match_event"))
+    return seed_rows.add_new(session, events, lambda e: e.title, have, EVENT, "published")
 
 
 def remove_samples(session: Session) -> int:
@@ -61,11 +47,8 @@ def remove_samples(session: Session) -> int:
     if not event_ids:
         return 0
     signup_ids = list(session.scalars(select(MatchSignup.id).where(MatchSignup.event_id.in_(event_ids))))
-    for subject, ids in ((SUBJECT, signup_ids), (EVENT, event_ids)):
-        if ids:
-            session.execute(
-                delete(StatusChange).where(StatusChange.subject == subject, StatusChange.subject_id.in_(ids))
-            )
+    seed_rows.forget_history(session, SUBJECT, signup_ids)
+    seed_rows.forget_history(session, EVENT, event_ids)
     session.execute(delete(MatchSignup).where(MatchSignup.event_id.in_(event_ids)))
     session.execute(delete(MatchEvent).where(MatchEvent.id.in_(event_ids)))
     return len(event_ids)

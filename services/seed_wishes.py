@@ -3,7 +3,6 @@ like the rest of the demo data (`services.seed`)."""
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,24 +10,15 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from services.common import record_change
+from services import seed_rows
 from services.content_safety import keyword_verdict
 from services.eligibility import BEIJING
 from services.errors import Invalid
-from services.models import StatusChange
 from services.models_wishes import Wish
 from services.wish_claims import SUBJECT
 from services.wish_rules import identifying_details, validate_submission
 
 _TIMING = ("approved_days_ago",)
-
-
-def load(seed_dir: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for path in sorted(seed_dir.glob("*.toml")):
-        with path.open("rb") as fh:
-            rows.extend(tomllib.load(fh).get("wish", []))
-    return rows
 
 
 def _wish(row: dict[str, Any], today: date, mark: str) -> Wish:
@@ -63,20 +53,14 @@ def _wish(row: dict[str, Any], today: date, mark: str) -> Wish:
 def seed(session: Session, today: date, seed_dir: Path, mark: str) -> int:
     """Add the sample wishes not there yet (by item); no commit. Returns how many were added."""
     have = set(session.scalars(select(Wish.item).where(Wish.is_sample.is_(True))))
-    wishes = [w for w in (_wish(r, today, mark) for r in load(seed_dir)) if w.item not in have]
-    session.add_all(wishes)
-    session.flush()
-    for wish in wishes:
-        record_change(session, SUBJECT, wish.id, None, "approved", "system", "示例数据")
-    return len(wishes)
+    wishes = (_wish(r, today, mark) for r in seed_rows.load(seed_dir, "wish"))
+    return seed_rows.add_new(session, wishes, lambda w: w.item, have, SUBJECT, "approved")
 
 
 def remove_samples(session: Session) -> int:
     """Delete sample wishes with their history (no commit). Returns how many."""
     ids = list(session.scalars(select(Wish.id).where(Wish.is_sample.is_(True))))
     if ids:
-        session.execute(
-            delete(StatusChange).where(StatusChange.subject == SUBJECT, StatusChange.subject_id.in_(ids))
-        )
+        seed_rows.forget_history(session, SUBJECT, ids)
         session.execute(delete(Wish).where(Wish.id.in_(ids)))
     return len(ids)

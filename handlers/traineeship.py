@@ -56,14 +56,15 @@ def follow(ctx: Context, data: dict[str, Any], understood: Understanding) -> Ste
     paged = listing.turn(focus.command(compact), data, "traineeship", lambda f, c, s: _list(ctx, f, c, s))
     if paged is not None:
         return paged
+    # Withdrawal first: "取消申请" names the verb of an application too.
+    withdrawal = WITHDRAW.match(compact)
+    if withdrawal:
+        return Call(lambda: _withdraw(ctx, data, withdrawal.group(1)))
     if _wants_to_apply(compact, data):
         current = data.get("current")
         if not current:
             return Text(content.text("traineeship_pick_first"))
         return Call(lambda: _start_apply(ctx, int(current)))
-    withdrawal = WITHDRAW.match(compact)
-    if withdrawal:
-        return Call(lambda: _withdraw(ctx, data, withdrawal.group(1)))
     if focus.for_someone_else(ctx, understood, NAME) or understood.via == "keyword":
         return None  # our own keywords ("我的申请", "西城的实习") start afresh through `handle`
     filters, word = read_filters(compact, STOP_WORDS)
@@ -81,8 +82,8 @@ focus.register(NAME, follow)
 
 
 def _wants_to_apply(compact: str, data: dict[str, Any]) -> bool:
-    # "我要申请这个岗位" while a post is in view; "我的申请" and "撤回申请" are other requests.
-    return listing.wants(compact, data, APPLY_WORDS, "申请 报名", MINE_WORDS)
+    # "我要申请这个岗位" while a post is in view; "我的申请", "撤回申请", "不想申请了" are other requests.
+    return listing.wants(compact, data, APPLY_WORDS, "申请 报名", ("取消", "撤回", "撤销", "不", *MINE_WORDS))
 
 
 # -- lists -----------------------------------------------------------------------------------------

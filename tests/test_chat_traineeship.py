@@ -151,6 +151,19 @@ def test_detail_apply_form_with_reask_and_outcome(app: Flask, wechat: WeChatPush
     assert len(applications(app, post_id)) == 1
 
 
+def test_withdraw_words_in_front_of_a_post_never_start_the_form(
+    app: Flask, wechat: WeChatPusher, openid: str
+) -> None:
+    word = tag()
+    post(app, f"{word} 档案见习")
+    wechat.text(f"{word}实习", openid=openid)
+    assert f"【{word} 档案见习】" in wechat.text("1", openid=openid).text
+    for words in ("取消申请", "撤回申请", "不想申请了"):
+        reply = wechat.text(words, openid=openid).text
+        assert content.text("traineeship_apply_name_prompt") not in reply, words
+    assert content.text("traineeship_mine_none") in wechat.text("取消申请", openid=openid).text
+
+
 def test_cancel_leaves_the_form_and_keeps_the_list(app: Flask, wechat: WeChatPusher, openid: str) -> None:
     word = tag()
     post_id = post(app, f"{word} 文化见习")

@@ -70,11 +70,8 @@ def follow(ctx: Context, data: dict[str, Any], understood: Understanding) -> Ste
         return Call(lambda: _sign_up(ctx, int(current)))
     if focus.for_someone_else(ctx, understood, NAME) or understood.via == "keyword":
         return None  # our own keywords ("我的活动", "读书会") start afresh through `handle`
-    filters, word = read_filters(compact, STOP_WORDS, education=False)
-    if filters or word:
-        narrowed = {**data.get("filters", {}), **filters}
-        if word:
-            narrowed["keyword"] = word
+    narrowed = listing.narrow(data, *read_filters(compact, STOP_WORDS, education=False))
+    if narrowed is not None:
         return Call(lambda: _list(ctx, narrowed))
     # TOML trims a text's leading newline, so the line break before the optional line is the code's.
     extra = "\n" + content.text("activity_options_signup") if data.get("current") else ""

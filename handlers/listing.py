@@ -79,6 +79,17 @@ def read_filters(
     return found, None
 
 
+def narrow(data: dict[str, Any], filters: dict[str, Any], word: str | None) -> dict[str, Any] | None:
+    """The list's filters with those a follow-up message names added ("金融", "西城"), or None when it names
+    none."""
+    if not filters and not word:
+        return None
+    narrowed = {**data.get("filters", {}), **filters}
+    if word:
+        narrowed["keyword"] = word
+    return narrowed
+
+
 def when(moment: datetime) -> str:
     """'11月28日 周六 14:00', Beijing time."""
     local = moment.astimezone(BEIJING)

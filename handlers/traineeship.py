@@ -67,11 +67,8 @@ def follow(ctx: Context, data: dict[str, Any], understood: Understanding) -> Ste
         return Call(lambda: _start_apply(ctx, int(current)))
     if focus.for_someone_else(ctx, understood, NAME) or understood.via == "keyword":
         return None  # our own keywords ("我的申请", "西城的实习") start afresh through `handle`
-    filters, word = read_filters(compact, STOP_WORDS)
-    if filters or word:
-        narrowed = {**data.get("filters", {}), **filters}
-        if word:
-            narrowed["keyword"] = word
+    narrowed = listing.narrow(data, *read_filters(compact, STOP_WORDS))
+    if narrowed is not None:
         return Call(lambda: _list(ctx, narrowed))
     # TOML trims a text's leading newline, so the line break before the optional line is the code's.
     extra = "\n" + content.text("traineeship_options_apply") if data.get("current") else ""
